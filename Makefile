@@ -40,7 +40,7 @@ $(STAMP): requirements/lock.txt common_tools/pyproject.toml
 	  || { echo "setup: fetching missing wheels into $(WHEELHOUSE)"; \
 	       $(PY) -m pip download -q --disable-pip-version-check -d $(WHEELHOUSE) -r requirements/lock.txt \
 	       && $(PY) -m pip install -q --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) -r requirements/lock.txt; }
-	@$(PY) -m pip install -q --disable-pip-version-check --no-index --no-deps --no-build-isolation -e common_tools
+	@$(PY) -m pip install -q --disable-pip-version-check --no-index --no-deps --no-build-isolation --config-settings editable_mode=compat -e common_tools
 	@$(PY) -m pip check
 	@touch $@
 	@echo "setup: done"
@@ -65,7 +65,8 @@ demo: setup
 
 # ---- figures ------------------------------------------------------------------------------------
 bench: setup
-	@for m in $(if $(MODEL),$(MODEL),$(MODELS)); do \
+	@if [ -z "$(MODEL)" ] || [ "$(MODEL)" = common ]; then $(PY) -m common_tools.benchmarks --out $(RUNS)/bench; fi
+	@for m in $(if $(MODEL),$(filter-out common,$(MODEL)),$(MODELS)); do \
 	  $(MAKE) --no-print-directory check-model MODEL=$$m || exit 1; \
 	  $(MAKE) --no-print-directory -C $(dir_$$m) bench PYTHON=$(PY) OUT=$(RUNS)/bench || exit 1; \
 	done

@@ -1,0 +1,116 @@
+"""Attribute labels: scaling to the generator's input, conflict rules, and the edits of each test mode.
+
+Labels a are 0/1 (CelebA's ±1 mapped to 1/0). The generator sees scaled labels (x·2 − 1)·thres_int
+(±0.5 by default) and the difference diff = scaled b − scaled a.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from common_tools.errors import UserError
+
+HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
+
+
+def scale(labels, thres_int: float = 0.5) -> np.ndarray:
+    """0/1 labels -> (x·2 − 1)·thres_int."""
+    return (np.asarray(labels, np.float32) * 2.0 - 1.0) * thres_int
+
+
+def check_names(names, valid, where: str = "attribute") -> None:
+    """UserError listing the valid names when any of ``names`` is unknown."""
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise UserError(f"unknown {where} name(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+
+
+def resolve_conflicts(labels, att_name: str, atts) -> np.ndarray:
+    """Clear attributes that contradict ``att_name`` in the rows where it is set to 1 (a copy).
+
+    Bald or Receding_Hairline -> Bangs 0; Bangs -> Bald 0 and Receding_Hairline 0;
+    a hair colour -> the other hair colours 0; Straight_Hair <-> Wavy_Hair.
+    """
+    atts = list(atts)
+    out = np.array(labels, np.float32, copy=True)
+    on = out[:, atts.index(att_name)] == 1
+
+    def clear(name):
+        if name in atts:
+            out[on, atts.index(name)] = 0
+
+    if att_name in ("Bald", "Receding_Hairline"):
+        clear("Bangs")
+    elif att_name == "Bangs":
+        clear("Bald")
+        clear("Receding_Hairline")
+    elif att_name in HAIR_COLOURS:
+        for other in HAIR_COLOURS:
+            if other != att_name:
+                clear(other)
+    elif att_name in ("Straight_Hair", "Wavy_Hair"):
+        clear("Wavy_Hair" if att_name == "Straight_Hair" else "Straight_Hair")
+    return out
+
+
+def single_edits(a, atts, thres_int: float = 0.5, test_int: float = 1.0):
+    """Single mode: the reconstruction plus one flip per attribute, conflict-checked.
+
+    a: [B, n_att] 0/1. Returns a list of n_att + 1 scaled targets [B, n_att]; in target i ≥ 1 the
+    flipped attribute's scaled value is multiplied by ``test_int`` (the paper's accuracy used 2).
+    """
+    atts = list(atts)
+    targets = [scale(a, thres_int)]
+    for i, name in enumerate(atts):
+        b = np.array(a, np.float32, copy=True)
+        b[:, i] = 1 - b[:, i]
+        b = scale(resolve_conflicts(b, name, atts), thres_int)
+        b[:, i] *= test_int
+        targets.append(b)
+    return targets
+
+
+def multi_edit(a, atts, test_atts, test_ints, thres_int: float = 0.5):
+    """Multi mode: flip every attribute of ``test_atts`` (conflicts resolved in order), each scaled
+    value multiplied by its own intensity. Returns one scaled target [B, n_att]."""
+    atts = list(atts)
+    check_names(test_atts, atts)
+    if len(test_ints) == 1:
+        test_ints = list(test_ints) * len(test_atts)
+    if len(test_ints) != len(test_atts):
+        raise UserError(f"--test_ints has {len(test_ints)} values for {len(test_atts)} --test_atts; "
+                        "give one intensity per attribute (or a single one for all)")
+    b = np.array(a, np.float32, copy=True)
+    for name in test_atts:
+        i = atts.index(name)
+        b[:, i] = 1 - b[:, i]
+        b = resolve_conflicts(b, name, atts)
+    b = scale(b, thres_int)
+    for name, t in zip(test_atts, test_ints):
+        b[:, atts.index(name)] *= t
+    return b
+
+
+def slide_edits(a, atts, test_att, int_min=-1.0, int_max=1.0, n_slide=10, thres_int: float = 0.5):
+    """Slide mode: ``test_att`` swept over ``n_slide`` intensities t from int_min to int_max.
+
+    The attribute's scaled target is t·thres_int (t = ±1 are the trained values ±thres_int), the
+    other attributes keep their source values, and conflicts are resolved for t > 0. The released
+    code sets the label to t and then applies (x·2 − 1)·thres_int again — scaling twice, which maps
+    [−1, 1] to [−1.5, 0.5]: an asymmetric sweep that never goes past the trained "on" value.
+    """
+    atts = list(atts)
+    check_names([test_att], atts)
+    if n_slide < 2:
+        raise UserError(f"--n_slide must be at least 2, got {n_slide}")
+    i = atts.index(test_att)
+    targets = []
+    for t in np.linspace(int_min, int_max, n_slide):
+        b = np.array(a, np.float32, copy=True)
+        if t > 0:
+            b[:, i] = 1
+            b = resolve_conflicts(b, test_att, atts)
+        b = scale(b, thres_int)
+        b[:, i] = t * thres_int
+        targets.append(b)
+    return targets

@@ -1,0 +1,116 @@
+"""One STGAN training iteration: n_d critic updates (each on a fresh batch), then one G update.
+
+    a ∈ {0,1}^n_att, b = a shuffled over the batch, a_ = (a·2−1)·thres_int, b_ = (b·2−1)·thres_int
+    xb = G(xa, b_ − a_)            edited image
+    xa_rec = G(xa, 0)              reconstruction
+    L_D, L_G as in losses.py; Adam(lr, β1 0.5, β2 0.999).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import keras
+import tensorflow as tf
+
+from . import losses
+from .networks import build_networks
+
+
+@dataclasses.dataclass
+class STGAN:
+    """The trainable state: config, G, D and their optimizers."""
+    cfg: object
+    G: keras.Model
+    D: keras.Model
+    g_opt: keras.optimizers.Optimizer
+    d_opt: keras.optimizers.Optimizer
+
+    def set_lr(self, lr: float) -> None:
+        self.g_opt.learning_rate.assign(lr)
+        self.d_opt.learning_rate.assign(lr)
+
+
+def _adam(cfg):
+    return keras.optimizers.Adam(learning_rate=cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2,
+                                 epsilon=cfg.adam_eps)
+
+
+def build(cfg) -> STGAN:
+    """Networks plus optimizers with their slots created (so checkpoints restore them eagerly)."""
+    G, D = build_networks(cfg)
+    model = STGAN(cfg, G, D, _adam(cfg), _adam(cfg))
+    model.g_opt.build(G.trainable_variables)
+    model.d_opt.build(D.trainable_variables)
+    return model
+
+
+def lr_at(cfg, epoch: int) -> float:
+    """Adam lr for a 0-based epoch: lr, then lr/10 from lr_decay_epoch on."""
+    return cfg.lr if epoch < cfg.lr_decay_epoch else cfg.lr / 10.0
+
+
+def _targets(cfg, a):
+    b = tf.random.shuffle(a)
+    a_ = (a * 2.0 - 1.0) * cfg.thres_int
+    b_ = (b * 2.0 - 1.0) * cfg.thres_int
+    return b, b_ - a_
+
+
+def _d_update(m: STGAN, xa, a):
+    cfg = m.cfg
+    _, diff = _targets(cfg, a)
+    xb = m.G(xa, diff, training=True)
+    alpha = tf.random.uniform([tf.shape(xa)[0], 1, 1, 1])
+    with tf.GradientTape() as tape:
+        real_adv, real_att = m.D(xa)
+        fake_adv, _ = m.D(xb)
+        d_adv = losses.d_adv_loss(real_adv, fake_adv)
+        gp = losses.gradient_penalty(lambda x: m.D(x)[0], xa, xb, alpha)
+        d_att = losses.att_bce(a, real_att)
+        d_loss = d_adv + cfg.lambda_gp * gp + cfg.lambda_d_att * d_att
+    grads = tape.gradient(d_loss, m.D.trainable_variables)
+    m.d_opt.apply_gradients(zip(grads, m.D.trainable_variables))
+    return {"d_loss": d_loss, "wd": -d_adv, "gp": gp, "d_att": d_att}
+
+
+def _g_update(m: STGAN, xa, a):
+    cfg = m.cfg
+    b, diff = _targets(cfg, a)
+    with tf.GradientTape() as tape:
+        xb = m.G(xa, diff, training=True)
+        xa_rec = m.G(xa, tf.zeros_like(diff), training=True)
+        fake_adv, fake_att = m.D(xb)
+        g_adv = losses.g_adv_loss(fake_adv)
+        g_att = losses.att_bce(b, fake_att)
+        g_rec = losses.rec_loss(xa, xa_rec)
+        g_loss = g_adv + cfg.lambda_g_att * g_att + cfg.lambda_rec * g_rec
+    grads = tape.gradient(g_loss, m.G.trainable_variables)
+    m.g_opt.apply_gradients(zip(grads, m.G.trainable_variables))
+    return {"g_loss": g_loss, "g_adv": g_adv, "g_att": g_att, "g_rec": g_rec}
+
+
+def compiled(m: STGAN):
+    """(d_update, g_update) as tf.functions (traced once per input shape)."""
+    if not hasattr(m, "_compiled"):
+        m._compiled = (tf.function(lambda xa, a: _d_update(m, xa, a)),
+                       tf.function(lambda xa, a: _g_update(m, xa, a)))
+    return m._compiled
+
+
+def train_step(m: STGAN, batches) -> dict:
+    """One iteration: ``cfg.n_d`` D updates then one G update, each on the next (xa, a) batch.
+
+    ``batches``: an iterator of (images [B,H,W,3] in [-1,1], labels [B,n_att] 0/1), or a single
+    (xa, a) pair reused for every update. Returns the scalars of the last D and the G update.
+    """
+    if isinstance(batches, tuple):
+        batches = itertools.repeat(batches)
+    d_update, g_update = compiled(m)
+    for _ in range(m.cfg.n_d):
+        xa, a = next(batches)
+        d_out = d_update(tf.convert_to_tensor(xa, tf.float32), tf.convert_to_tensor(a, tf.float32))
+    xa, a = next(batches)
+    g_out = g_update(tf.convert_to_tensor(xa, tf.float32), tf.convert_to_tensor(a, tf.float32))
+    return {k: float(v) for k, v in {**d_out, **g_out}.items()}

@@ -1,0 +1,76 @@
+"""Networks: the paper's parameter counts (built, not trained), shapes, and the AttGAN mode."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stgan.config import STGANConfig
+from stgan.networks import Discriminator, Generator, build_networks, count_params
+
+
+def _trainable(model):
+    return count_params(model.trainable_weights)
+
+
+@pytest.fixture(scope="module")
+def paper_nets():
+    return build_networks(STGANConfig.paper())
+
+
+def test_paper_generator_counts(paper_nets):
+    G, _ = paper_nets
+    assert _trainable(G.Genc) == 11_148_160
+    assert _trainable(G.STU) == 30_145_280
+    assert _trainable(G.Gdec) == 33_705_331
+    assert _trainable(G) == 74_998_771
+    assert count_params(G.non_trainable_weights) == 7_808  # BN moving mean/variance
+
+
+def test_paper_discriminator_counts(paper_nets):
+    _, D = paper_nets
+    assert _trainable(D.convs) == 11_148_160
+    assert _trainable(D.Dadv) == 16_779_265
+    assert _trainable(D.Datt) == 16_791_565
+    assert _trainable(D) == 44_718_990
+
+
+def test_attgan_mode_count():
+    cfg = STGANConfig.attgan()
+    G = Generator(cfg)
+    G(tf.zeros([1, 128, 128, 3]), tf.zeros([1, 13]))
+    assert G.STU is None
+    assert _trainable(G) == 43_459_203
+
+
+def test_tiny_shapes_and_stu_skips():
+    cfg = STGANConfig.tiny()
+    G, D = build_networks(cfg)
+    x = tf.random.uniform([2, 32, 32, 3], -1, 1)
+    diff = tf.constant(np.random.default_rng(0).choice([-1.0, 0.0, 1.0], (2, 13)), tf.float32)
+    feats = G.Genc(x)
+    assert [f.shape[1:] for f in feats] == [(16, 16, 8), (8, 8, 16), (4, 4, 32)]
+    skips = G.STU(feats, diff)
+    assert {k: v.shape[1:] for k, v in skips.items()} == {1: (8, 8, 16), 0: (16, 16, 8)}
+    y = G(x, diff)
+    assert y.shape == (2, 32, 32, 3)
+    assert float(tf.reduce_max(tf.abs(y))) <= 1.0
+    adv, att = D(x)
+    assert adv.shape == (2, 1) and att.shape == (2, 13)
+    # the attribute difference reaches the output: a different diff changes the image
+    assert float(tf.reduce_max(tf.abs(G(x, diff) - G(x, -diff)))) > 0
+
+
+def test_instance_norm_and_batch_norm_settings():
+    cfg = STGANConfig.tiny()
+    G, D = build_networks(cfg)
+    bn = G.Genc.norms[0]
+    assert bn.epsilon == pytest.approx(1e-3) and bn.scale and bn.momentum == pytest.approx(cfg.bn_momentum)
+    assert STGANConfig.paper().bn_momentum == pytest.approx(0.999)
+    inorm = D.convs.norms[0]
+    assert inorm.groups == -1 or inorm.groups == inorm.axis  # one group per channel
+    assert inorm.epsilon == pytest.approx(1e-6)
+    assert not G.Genc.convs[0].use_bias and G.Gdec.to_rgb.use_bias
+    # instance norm: each (sample, channel) normalised on its own
+    h = D.convs.convs[0](tf.random.uniform([2, 32, 32, 3]))
+    n = inorm(h).numpy()
+    assert np.allclose(n.mean(axis=(1, 2)), 0, atol=1e-4)

@@ -1,0 +1,152 @@
+"""One StarGAN training iteration: D every iteration, G every ``n_critic`` iterations.
+
+    step = TrainStep(cfg, G, D)
+    scalars = step(x_real, c_org, iteration)      # {"D/loss": ..., "G/loss": ... (G iterations)}
+
+Target labels are the batch's own labels shuffled across the batch. The G update makes a fresh
+forward pass through the just-updated D. Each variant (D only, D+G) is one ``tf.function`` traced
+once, optionally compiled with XLA (``cfg.xla``); ``cfg.mixed_precision`` turns on Keras's
+mixed-precision policy, which must be set before the networks are built
+(``common_tools.device.set_mixed_precision``: mixed_float16 on GPU, with loss-scaled Adam;
+mixed_bfloat16 on CPU, which needs no loss scaling).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from . import losses
+
+
+def learning_rate(base_lr: float, iteration: int, cfg) -> float:
+    """The paper's schedule: constant, then linear decay to 0 over the last ``num_step_decay``
+    iterations, recomputed every ``lr_update_step`` iterations.
+
+    lr(i) = base * min(1, (T - i') / num_step_decay),  i' = floor(i / lr_update_step) * lr_update_step
+
+    (The reference code subtracts lr/num_step_decay every lr_update_step iterations instead, so its
+    lr only falls by ~0.1% over a whole run: effectively constant. We follow the paper.)
+    """
+    if cfg.num_step_decay <= 0:
+        return float(base_lr)
+    i = (iteration // cfg.lr_update_step) * cfg.lr_update_step
+    frac = (cfg.training_iterations - i) / float(cfg.num_step_decay)
+    return float(base_lr) * min(1.0, max(0.0, frac))
+
+
+def needs_loss_scaling() -> bool:
+    return keras.mixed_precision.global_policy().name == "mixed_float16"
+
+
+def make_optimizer(lr: float, cfg):
+    opt = keras.optimizers.Adam(learning_rate=lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
+    if needs_loss_scaling():
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return opt
+
+
+class TrainStep:
+    """Callable training iteration over (G, D) with their Adam optimisers."""
+
+    def __init__(self, cfg, G, D, seed: int | None = None):
+        self.cfg, self.G, self.D = cfg, G, D
+        self.loss_scaling = needs_loss_scaling()
+        self.g_opt = make_optimizer(cfg.g_lr, cfg)
+        self.d_opt = make_optimizer(cfg.d_lr, cfg)
+        self.g_opt.build(G.trainable_variables)
+        self.d_opt.build(D.trainable_variables)
+        self.rng = tf.random.Generator.from_seed(cfg.seed if seed is None else seed)
+        self._iteration = tf.function(self._train, jit_compile=bool(cfg.xla), reduce_retracing=True)
+
+    # ---- the maths of one iteration ------------------------------------------------------------
+    def _d_update(self, x_real, c_org, c_trg):
+        cfg, G, D = self.cfg, self.G, self.D
+        n = tf.shape(x_real)[0]
+        alpha = self.rng.uniform([n, 1, 1, 1], dtype=x_real.dtype)
+        with tf.GradientTape() as tape:
+            out_src, out_cls = D(x_real)
+            out_src = tf.cast(out_src, tf.float32)
+            d_loss_cls = losses.classification_loss(tf.cast(out_cls, tf.float32), c_org)
+            x_fake = tf.stop_gradient(tf.cast(G(x_real, c_trg), x_real.dtype))
+            fake_src, _ = D(x_fake)
+            fake_src = tf.cast(fake_src, tf.float32)
+            d_loss_adv = losses.d_adversarial_loss(out_src, fake_src)
+            x_hat = alpha * x_real + (1.0 - alpha) * x_fake
+            with tf.GradientTape() as gp_tape:
+                gp_tape.watch(x_hat)
+                hat_src, _ = D(x_hat)
+                hat_sum = tf.reduce_sum(tf.cast(hat_src, tf.float32))
+            d_loss_gp = losses.gradient_penalty(gp_tape.gradient(hat_sum, x_hat))
+            d_loss = d_loss_adv + cfg.lambda_cls * d_loss_cls + cfg.lambda_gp * d_loss_gp
+            scaled = self.d_opt.scale_loss(d_loss) if self.loss_scaling else d_loss
+        grads = tape.gradient(scaled, D.trainable_variables)
+        self.d_opt.apply(grads, D.trainable_variables)
+        return {"D/loss": d_loss, "D/loss_real": -tf.reduce_mean(out_src),
+                "D/loss_fake": tf.reduce_mean(fake_src),
+                "D/loss_cls": d_loss_cls, "D/loss_gp": d_loss_gp}
+
+    def _g_update(self, x_real, c_org, c_trg):
+        cfg, G, D = self.cfg, self.G, self.D
+        with tf.GradientTape() as tape:
+            x_fake = G(x_real, c_trg)
+            out_src, out_cls = D(x_fake)
+            g_loss_fake = losses.g_adversarial_loss(tf.cast(out_src, tf.float32))
+            g_loss_cls = losses.classification_loss(tf.cast(out_cls, tf.float32), c_trg)
+            x_rec = G(x_fake, c_org)
+            g_loss_rec = losses.reconstruction_loss(x_real, tf.cast(x_rec, tf.float32))
+            g_loss = g_loss_fake + cfg.lambda_rec * g_loss_rec + cfg.lambda_cls * g_loss_cls
+            scaled = self.g_opt.scale_loss(g_loss) if self.loss_scaling else g_loss
+        grads = tape.gradient(scaled, G.trainable_variables)
+        self.g_opt.apply(grads, G.trainable_variables)
+        return {"G/loss": g_loss, "G/loss_fake": g_loss_fake, "G/loss_rec": g_loss_rec,
+                "G/loss_cls": g_loss_cls}
+
+    def _train(self, x_real, c_org, train_g: bool, nan: bool):
+        # target domain labels: the batch's own labels, shuffled across the batch
+        perm = tf.argsort(self.rng.uniform([tf.shape(c_org)[0]]))
+        c_trg = tf.gather(c_org, perm)
+        if nan:  # fault-test hook: poison the input so every loss becomes NaN
+            x_real = x_real * float("nan")
+        out = self._d_update(x_real, c_org, c_trg)
+        if train_g:
+            out.update(self._g_update(x_real, c_org, c_trg))
+        return out
+
+    # ---- the public call -----------------------------------------------------------------------
+    def set_learning_rates(self, iteration: int) -> None:
+        self.g_opt.learning_rate.assign(learning_rate(self.cfg.g_lr, iteration, self.cfg))
+        self.d_opt.learning_rate.assign(learning_rate(self.cfg.d_lr, iteration, self.cfg))
+
+    def __call__(self, x_real, c_org, iteration: int, train_g: bool | None = None) -> dict:
+        """Run iteration ``iteration`` (0-based) on a batch; returns a dict of python floats.
+
+        G is updated when ``(iteration + 1) % n_critic == 0`` unless ``train_g`` says otherwise.
+        """
+        if train_g is None:
+            train_g = (iteration + 1) % self.cfg.n_critic == 0
+        nan = self.cfg.inject_nan_at > 0 and iteration + 1 == self.cfg.inject_nan_at
+        x_real = tf.convert_to_tensor(x_real, tf.float32)
+        c_org = tf.convert_to_tensor(c_org, tf.float32)
+        out = self._iteration(x_real, c_org, bool(train_g), bool(nan))
+        return {k: float(v) for k, v in out.items()}
+
+    def variables(self) -> dict:
+        """The trackables a checkpoint must hold to resume exactly."""
+        return {"G": named_weights(self.G), "D": named_weights(self.D), "g_opt": self.g_opt,
+                "d_opt": self.d_opt, "rng": self.rng}
+
+
+def named_weights(model) -> dict:
+    """{"res0.conv1.kernel": variable, ...} for a checkpoint.
+
+    tf.train.Checkpoint does not follow the layers a Keras 3 model keeps in Python lists (it would
+    save only the directly assigned ones, silently), so checkpoints hold the variables by name.
+    """
+    out = {}
+    for v in model.weights:
+        key = v.path.split("/", 1)[-1].replace("/", ".")
+        if key in out:
+            raise ValueError(f"two variables of {model.name} are both named {key}")
+        out[key] = v
+    return out

@@ -1,0 +1,92 @@
+"""Losses and one training iteration on a 2-image batch."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common_tools.errors import UserError
+from stargan import losses
+from stargan.config import StarGANConfig
+from stargan.networks import build_discriminator, build_generator
+from stargan.step import TrainStep, learning_rate
+
+
+def test_classification_loss_sums_attributes_and_averages_batch():
+    logits = tf.constant([[0.0, 0.0], [0.0, 0.0]])
+    labels = tf.constant([[1.0, 0.0], [0.0, 1.0]])
+    assert float(losses.classification_loss(logits, labels)) == pytest.approx(2 * np.log(2), rel=1e-6)
+
+
+def test_gradient_penalty_zero_at_unit_norm():
+    g = np.zeros((2, 2, 2, 1), "float32")
+    g[0, 0, 0, 0] = 1.0
+    g[1, 1, 1, 0] = -1.0
+    assert float(losses.gradient_penalty(tf.constant(g))) == pytest.approx(0.0)
+    assert float(losses.gradient_penalty(tf.constant(2 * g))) == pytest.approx(1.0)
+
+
+def test_adversarial_and_reconstruction_losses():
+    assert float(losses.d_adversarial_loss(tf.constant([1.0, 3.0]), tf.constant([0.5]))) == -1.5
+    assert float(losses.g_adversarial_loss(tf.constant([2.0]))) == -2.0
+    assert float(losses.reconstruction_loss(tf.zeros([2, 3]), -tf.ones([2, 3]))) == 1.0
+
+
+def test_learning_rate_schedule_is_the_papers():
+    cfg = StarGANConfig.paper()
+    assert learning_rate(1e-4, 0, cfg) == 1e-4
+    assert learning_rate(1e-4, 100_999, cfg) == 1e-4
+    assert learning_rate(1e-4, 150_000, cfg) == pytest.approx(0.5e-4)
+    assert learning_rate(1e-4, 150_999, cfg) == pytest.approx(0.5e-4)    # updated every 1000
+    assert learning_rate(1e-4, 199_999, cfg) == pytest.approx(1e-4 * 1_000 / 100_000)
+
+
+def test_c_dim_must_match_selected_attrs():
+    with pytest.raises(UserError, match="c_dim is 4 but 5 selected_attrs"):
+        StarGANConfig(c_dim=4)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    c = np.array([[1, 0, 0, 1, 0], [0, 1, 0, 0, 1]], "float32")
+    return x, c
+
+
+def test_one_iteration_updates_d_then_g(batch):
+    cfg = StarGANConfig.tiny()
+    G, D = build_generator(cfg), build_discriminator(cfg)
+    step = TrainStep(cfg, G, D)
+    g0 = [np.array(v) for v in G.trainable_variables]
+    d0 = [np.array(v) for v in D.trainable_variables]
+    out = step(*batch, iteration=0)                          # n_critic 2: D only
+    assert set(out) == {"D/loss", "D/loss_real", "D/loss_fake", "D/loss_cls", "D/loss_gp"}
+    assert all(np.isfinite(v) for v in out.values())
+    assert any(not np.array_equal(a, np.array(v)) for a, v in zip(d0, D.trainable_variables))
+    assert all(np.array_equal(a, np.array(v)) for a, v in zip(g0, G.trainable_variables))
+    out = step(*batch, iteration=1)                          # D and G
+    assert {"G/loss", "G/loss_fake", "G/loss_rec", "G/loss_cls"} <= set(out)
+    assert all(np.isfinite(v) for v in out.values())
+    assert all(not np.array_equal(a, np.array(v)) for a, v in zip(g0, G.trainable_variables))
+    # the total is the weighted sum of its terms
+    assert out["G/loss"] == pytest.approx(out["G/loss_fake"] + 10 * out["G/loss_rec"]
+                                          + out["G/loss_cls"], rel=1e-5)
+    # two variants, each traced once
+    step(*batch, iteration=2)
+    step(*batch, iteration=3)
+    assert step._iteration.experimental_get_tracing_count() == 2
+
+
+def test_learning_rate_reaches_the_optimizers(batch):
+    cfg = StarGANConfig.tiny()
+    step = TrainStep(cfg, build_generator(cfg), build_discriminator(cfg))
+    step.set_learning_rates(3)                               # T=4, decay 2, update 1: lr * 1/2
+    assert float(step.g_opt.learning_rate) == pytest.approx(cfg.g_lr / 2)
+    assert float(step.d_opt.learning_rate) == pytest.approx(cfg.d_lr / 2)
+
+
+def test_nan_hook_makes_losses_non_finite(batch):
+    cfg = StarGANConfig.tiny().replace(inject_nan_at=1)
+    step = TrainStep(cfg, build_generator(cfg), build_discriminator(cfg))
+    out = step(*batch, iteration=0)
+    assert not np.isfinite(out["D/loss"])

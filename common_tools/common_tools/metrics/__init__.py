@@ -1,0 +1,34 @@
+"""Evaluation metrics that agree with their published references (see docs in each module).
+
+- ``psnr_ssim``: ``psnr``, ``ssim``, ``psnr_ssim_batch`` (Wang et al. SSIM; equals skimage/TF settings)
+- ``fid``: ``inception_features``, ``fid_from_features``, ``fid_between`` (2015-12-05 Inception pool3)
+- ``kid``, ``inception_score``, ``swd`` (PGGAN), ``msssim`` (PGGAN diversity)
+- ``attr_classifier``: the STGAN/AttGAN attribute classifier, ``editing_accuracy``, ``domain_fid``
+
+Importing this package loads numpy/scipy only; TensorFlow is imported when a network is needed.
+CLI: ``python -m common_tools.metrics --help``.
+"""
+
+from common_tools.metrics.psnr_ssim import psnr, psnr_ssim_batch, ssim
+from common_tools.metrics.attr_classifier import (AttributeClassifier, build_classifier, domain_fid,
+                                                  editing_accuracy, ensure_classifier, train_classifier)
+
+_LAZY = {
+    "inception_features": "fid", "fid_from_features": "fid", "fid_between": "fid",
+    "kid_from_features": "kid", "kid_between": "kid",
+    "inception_score": "inception_score",
+    "swd": "swd", "msssim_diversity": "msssim", "ms_ssim": "msssim",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"common_tools.metrics.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'common_tools.metrics' has no attribute {name!r}")
+
+
+__all__ = ["psnr", "ssim", "psnr_ssim_batch", "AttributeClassifier", "build_classifier", "train_classifier",
+           "ensure_classifier", "editing_accuracy", "domain_fid", *_LAZY]

@@ -1,0 +1,278 @@
+"""Run folders and typed configs: a frozen dataclass saved as ``config.json`` beside the checkpoints.
+
+``test.py`` / ``ckpt2pb.py`` rebuild the model from the saved config with :func:`load_config`
+instead of re-typed flags. CLI overrides arrive as strings; :func:`apply_overrides` coerces them to
+the field's type (``"3"`` -> 3, ``"true"`` -> True, ``"Black_Hair Male"`` -> ("Black_Hair", "Male")).
+
+    cfg = StarGANConfig.tiny()
+    cfg = apply_overrides(cfg, batch_size="4")
+    run_dir = new_run_dir("runs", "stargan")        # runs/00000-stargan
+    save_config(cfg, run_dir)
+    cfg2 = load_config(StarGANConfig, run_dir)      # == cfg
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import sys
+import tempfile
+import typing
+from typing import Any, Mapping, Optional, TextIO
+
+from .errors import UserError
+
+CONFIG_NAME = "config.json"
+
+_TRUE = {"1", "true", "yes", "y", "on"}
+_FALSE = {"0", "false", "no", "n", "off"}
+
+
+def _require_dataclass_instance(cfg) -> None:
+    if not dataclasses.is_dataclass(cfg) or isinstance(cfg, type):
+        raise TypeError(f"expected a dataclass instance, got {type(cfg).__name__}")
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace`` (no torn files)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def config_to_dict(cfg) -> dict:
+    """``dataclasses.asdict(cfg)`` plus ``"_class"`` (the dataclass name), JSON-ready."""
+    _require_dataclass_instance(cfg)
+    data = dataclasses.asdict(cfg)
+    data["_class"] = type(cfg).__name__
+    return data
+
+
+def save_config(cfg, run_dir: str) -> str:
+    """Write ``<run_dir>/config.json`` atomically; returns its path."""
+    path = os.path.join(run_dir, CONFIG_NAME)
+    atomic_write_text(path, json.dumps(config_to_dict(cfg), indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def _field_types(cls) -> dict:
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # unresolvable forward refs: fall back to the raw annotations
+        hints = {}
+    return {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(cls)}
+
+
+def _strip_optional(tp):
+    """``Optional[X]`` -> (X, True); anything else -> (tp, False)."""
+    if typing.get_origin(tp) is typing.Union or type(tp).__name__ == "UnionType":
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return tp, False
+
+
+def _from_json(tp, value):
+    """Turn a JSON value back into the field type (lists -> tuples, nested dataclasses)."""
+    tp, _ = _strip_optional(tp)
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+        return _build(tp, dict(value), source=None)
+    if tp is tuple or origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_json(args[0], v) for v in value)
+        if args and len(args) == len(value):
+            return tuple(_from_json(a, v) for a, v in zip(args, value))
+        return tuple(_from_json(Any, v) if isinstance(v, list) else v for v in value)
+    if isinstance(value, list):
+        return [_from_json(Any, v) if isinstance(v, list) else v for v in value] if tp is Any \
+            else value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _build(cls, data: dict, source: Optional[str]):
+    data = dict(data)
+    data.pop("_class", None)
+    types = _field_types(cls)
+    where = f" in {source}" if source else ""
+    unknown = [k for k in data if k not in types]
+    if unknown:
+        raise UserError(f"unknown config key {unknown[0]!r}{where}: "
+                        f"{cls.__name__} has no such field (known: {', '.join(types)})")
+    kwargs = {k: _from_json(types[k], v) for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"config{where} does not fit {cls.__name__}: {exc}") from exc
+
+
+def load_config(cls, run_dir_or_file: str):
+    """Rebuild a ``cls`` instance from ``config.json`` (a run folder or the file itself).
+
+    Fields missing from the file keep the class defaults; unknown keys are refused.
+    """
+    path = str(run_dir_or_file)
+    if os.path.isdir(path):
+        path = os.path.join(path, CONFIG_NAME)
+        if not os.path.isfile(path):
+            raise UserError(f"{run_dir_or_file} has no {CONFIG_NAME}: expected the run folder that "
+                            "training wrote (it saves config.json beside the checkpoints)")
+    elif not os.path.isfile(path):
+        raise UserError(f"config not found: {path} (expected a run folder or a config.json)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path} must hold a JSON object of config fields")
+    saved_class = data.get("_class")
+    if saved_class and saved_class != cls.__name__:
+        print(f"note: {path} was saved from {saved_class}, loading it as {cls.__name__}",
+              file=sys.stderr)
+    return _build(cls, data, source=path)
+
+
+def _split_items(text: str) -> list:
+    text = text.strip()
+    if text.startswith(("[", "(")) and text.endswith(("]", ")")):
+        text = text[1:-1]
+    return [t for t in re.split(r"[,\s]+", text) if t]
+
+
+def coerce(tp, value, name: str = "value"):
+    """Coerce a CLI value (usually a string) to type ``tp``; UserError naming ``name`` if it can't."""
+    tp, optional = _strip_optional(tp)
+    if value is None:
+        return None
+    if isinstance(value, str) and optional and value.strip().lower() in {"none", "null", ""}:
+        return None
+    origin = typing.get_origin(tp)
+    try:
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError(f"expected true/false, got {value!r}")
+        if tp is int:
+            if isinstance(value, bool):
+                raise ValueError("expected an integer, got a bool")
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(f"expected an integer, got {value!r}")
+            return int(value) if not isinstance(value, str) else int(value.strip().replace("_", ""))
+        if tp is float:
+            return float(value)
+        if tp is str:
+            return str(value)
+        if tp is tuple or origin is tuple:
+            items = _split_items(value) if isinstance(value, str) else list(value)
+            args = typing.get_args(tp)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return tuple(coerce(args[0], v, name) for v in items)
+            if args:
+                if len(args) != len(items):
+                    raise ValueError(f"expected {len(args)} items, got {len(items)}")
+                return tuple(coerce(a, v, name) for a, v in zip(args, items))
+            return tuple(items)
+        if origin is typing.Literal:
+            allowed = typing.get_args(tp)
+            for a in allowed:
+                if str(a) == str(value):
+                    return a
+            raise ValueError(f"expected one of {', '.join(map(str, allowed))}")
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"bad value for {name}: {value!r} ({exc})") from exc
+    return value
+
+
+def apply_overrides(cfg, **overrides):
+    """``dataclasses.replace`` with CLI strings coerced to each field's type; None values are skipped."""
+    _require_dataclass_instance(cfg)
+    types = _field_types(type(cfg))
+    changes = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in types:
+            raise UserError(f"unknown config field {key!r} for {type(cfg).__name__} "
+                            f"(known: {', '.join(types)})")
+        changes[key] = coerce(types[key], value, name=key)
+    if not changes:
+        return cfg
+    try:
+        return dataclasses.replace(cfg, **changes)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"bad config override: {exc}") from exc
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls, skip=()) -> argparse.ArgumentParser:
+    """Add one ``--<field>`` option per dataclass field (default None = keep the preset's value)."""
+    for f in dataclasses.fields(cls):
+        if f.name in skip or f.name.startswith("_"):
+            continue
+        parser.add_argument(f"--{f.name}", default=None, metavar=f.name.upper(),
+                            help=f"override {f.name} ({_type_name(_field_types(cls)[f.name])})")
+    return parser
+
+
+def config_from_args(cfg, args: argparse.Namespace):
+    """Apply every non-None ``args`` attribute that names a field of ``cfg``."""
+    names = {f.name for f in dataclasses.fields(cfg)}
+    return apply_overrides(cfg, **{k: v for k, v in vars(args).items() if k in names})
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def format_config(cfg) -> str:
+    """The config as aligned ``name = value`` lines, one per field."""
+    _require_dataclass_instance(cfg)
+    data = dataclasses.asdict(cfg)
+    width = max((len(k) for k in data), default=0)
+    lines = [f"{type(cfg).__name__}:"]
+    lines += [f"  {k:<{width}} = {v!r}" for k, v in data.items()]
+    return "\n".join(lines)
+
+
+def print_config(cfg, stream: Optional[TextIO] = None) -> None:
+    """Print the config (for the start of a run and ``--dry_run``)."""
+    print(format_config(cfg), file=stream or sys.stdout, flush=True)
+
+
+def new_run_dir(root: str, name: str) -> str:
+    """Create and return ``<root>/<NNNNN>-<name>``, numbered one past the highest existing run."""
+    os.makedirs(root, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"
+    numbers = [int(m.group(1)) for d in os.listdir(root)
+               if (m := re.match(r"^(\d+)-", d)) and os.path.isdir(os.path.join(root, d))]
+    n = max(numbers, default=-1) + 1
+    while True:
+        path = os.path.join(root, f"{n:05d}-{safe}")
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:  # another process took this number
+            n += 1

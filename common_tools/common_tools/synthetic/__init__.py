@@ -1,0 +1,17 @@
+"""Embedded data sets in real on-disk formats, drawn from known attributes.
+
+``GENERATORS`` maps a CLI name to ``(function, add_arguments)``: the CLI builds a sub-command per
+entry with ``add_arguments(parser)`` and calls ``function(**options)`` with the parsed options.
+A new generator (``digits`` for MNIST IDX, ``birds`` for CUB-200) is one more line here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Tuple
+
+from common_tools.synthetic import faces
+
+GENERATORS: Dict[str, Tuple[Callable[..., object], Callable]] = {
+    "faces": (faces.generate, faces.add_arguments),            # CelebA layout (SynthFaces)
+    "faces-grid": (faces.save_grid, faces.add_grid_arguments),  # labelled PNG grid of SynthFaces
+}

@@ -1,0 +1,207 @@
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from common_tools import celeba
+from common_tools.errors import UserError
+from common_tools.synthetic import faces
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+NUM = 40
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthfaces")
+    faces.generate(root, NUM, seed=3)
+    return root
+
+
+def test_reads_synthfaces_output(synth):
+    attrs = celeba.read_attributes(synth / "list_attr_celeba.txt")
+    assert len(celeba.ATTRIBUTE_NAMES) == 40 and len(set(celeba.ATTRIBUTE_NAMES)) == 40
+    assert celeba.ATTRIBUTE_NAMES[0] == "5_o_Clock_Shadow" and celeba.ATTRIBUTE_NAMES[-1] == "Young"
+    assert attrs.names == celeba.ATTRIBUTE_NAMES
+    assert attrs.files[0] == "000001.jpg" and attrs.files[-1] == f"{NUM:06d}.jpg"
+    assert attrs.values.shape == (NUM, 40) and attrs.values.dtype == np.int8
+    assert set(np.unique(attrs.values)) <= {-1, 1}
+    labels = attrs.labels(["Male", "Bald", "Young"])
+    assert labels.dtype == np.float32 and labels.shape == (NUM, 3)
+    np.testing.assert_array_equal(labels[:, 0], attrs.values[:, attrs.index_of("Male")] == 1)
+    # the file on disk agrees with the generator's own labels
+    for i in (0, NUM - 1):
+        expected, _, _ = faces.face(3, i)
+        assert attrs.values[i].tolist() == [expected[n] for n in celeba.ATTRIBUTE_NAMES]
+
+
+def _one_line_error(func, *args):
+    with pytest.raises(UserError) as err:
+        func(*args)
+    message = str(err.value)
+    assert "\n" not in message
+    return message
+
+
+def test_attribute_file_errors(tmp_path, synth):
+    attrs = celeba.read_attributes(synth / "list_attr_celeba.txt")
+    message = _one_line_error(attrs.labels, ["Male", "Blonde_Hair"])
+    assert "Blonde_Hair" in message and "Blond_Hair" in message and "Wearing_Necktie" in message
+    message = _one_line_error(celeba.read_attributes, tmp_path / "nope.txt")
+    assert "attribute file not found" in message and "nope.txt" in message
+
+    text = (synth / "list_attr_celeba.txt").read_text().splitlines()
+    bad = tmp_path / "list_attr_celeba.txt"
+    bad.write_text("\n".join(text[:5] + [text[5].rsplit(" ", 1)[0]] + text[6:]) + "\n")
+    message = _one_line_error(celeba.read_attributes, bad)
+    assert str(bad) in message and "line 6" in message and "41 values" not in message
+    bad.write_text("\n".join(text[:5] + [text[5].replace(" 1", " x", 1)] + text[6:]) + "\n")
+    assert "line 6" in _one_line_error(celeba.read_attributes, bad)
+    bad.write_text("\n".join(["41"] + text[1:]) + "\n")
+    assert "says 41 images but the file has 40 rows" in _one_line_error(celeba.read_attributes, bad)
+    bad.write_text("many\n")
+    assert "got 1 line(s)" in _one_line_error(celeba.read_attributes, bad)
+    bad.write_text("\n".join(["abc"] + text[1:]) + "\n")
+    assert "line 1" in _one_line_error(celeba.read_attributes, bad)
+
+
+def test_stargan_split_reproduces_random_shuffle():
+    rows = [f"{i + 1:06d}.jpg -1 1" for i in range(5000)]
+    random.seed(1234)
+    random.shuffle(rows)
+    expected_test = [int(r[:6]) - 1 for r in rows[:1999]]
+    expected_train = [int(r[:6]) - 1 for r in rows[1999:]]
+    state = random.getstate()
+    train, test = celeba.stargan_split(5000)
+    assert random.getstate() == state  # the global random stream is left alone
+    assert test.tolist() == expected_test and train.tolist() == expected_train
+    train, test = celeba.stargan_split(100, n_test=10)
+    assert len(test) == 10 and sorted(np.concatenate([train, test]).tolist()) == list(range(100))
+    with pytest.raises(UserError, match="n_test"):
+        celeba.stargan_split(100)
+
+
+def test_stgan_split(synth, tmp_path):
+    files = ["000001.jpg", "182000.jpg", "182001.jpg", "182637.jpg", "182638.jpg", "202599.jpg"]
+    split = celeba.stgan_split(files)
+    assert split["train"].tolist() == [0, 1] and split["val"].tolist() == [2, 3]
+    assert split["test"].tolist() == [4, 5]
+    attrs = celeba.read_attributes(synth / "list_attr_celeba.txt")
+    split = celeba.stgan_split(attrs.files, synth / "list_eval_partition.txt")
+    assert [len(split[k]) for k in ("train", "val", "test")] == [32, 4, 4]
+    assert split["val"].tolist() == [32, 33, 34, 35]
+    with pytest.raises(UserError, match="no partition for image"):
+        celeba.stgan_split(["999999.jpg"], synth / "list_eval_partition.txt")
+    with pytest.raises(UserError, match="partition file"):
+        celeba.stgan_split(["me.jpg"])
+
+
+def _cubic_weights(t, a=-0.75):
+    d = np.abs(np.array([1 + t, t, 1 - t, 2 - t]))
+    return np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a)
+
+
+def _tf1_bicubic(img, size):
+    """numpy reference of TF1 resize_bicubic (align_corners=False, no half-pixel centres)."""
+    img = img.astype(np.float64)
+
+    def axis(n_in):
+        scale = n_in / size
+        mat = np.zeros((size, n_in))
+        for o in range(size):
+            x = o * scale
+            i = int(np.floor(x))
+            for w, j in zip(_cubic_weights(x - i), range(i - 1, i + 3)):
+                mat[o, min(max(j, 0), n_in - 1)] += w
+        return mat
+
+    ry, rx = axis(img.shape[0]), axis(img.shape[1])
+    rows = np.tensordot(ry, img, axes=(1, 0))  # [out_h, w, c]
+    return np.tensordot(rows, rx, axes=(1, 1)).transpose(0, 2, 1)  # [out_h, out_w, c]
+
+
+def test_crops_and_resizes_match_references(synth):
+    image_dir = synth / "img_align_celeba"
+    files = ["000001.jpg", "000002.jpg"]
+    raw = [np.asarray(Image.open(image_dir / f).convert("RGB")) for f in files]
+    assert raw[0].shape == (218, 178, 3)
+
+    got = celeba.load_images(image_dir, files, "stgan", 128)
+    assert got.shape == (2, 128, 128, 3) and got.dtype == np.float32
+    for g, r in zip(got, raw):
+        ref = np.clip(_tf1_bicubic(r[26:196, 3:173], 128), 0, 255) / 127.5 - 1
+        assert np.abs(g - ref).max() < 0.05 / 127.5  # half-pixel bicubic would be ~58 levels off
+    got64 = celeba.load_images(image_dir, files, "stgan", 64)
+    ref = np.clip(_tf1_bicubic(raw[0][40:188, 15:163], 64), 0, 255) / 127.5 - 1
+    assert got64.shape == (2, 64, 64, 3) and np.abs(got64[0] - ref).max() < 0.05 / 127.5
+
+    got = celeba.load_images(image_dir, files, "stargan", 128)
+    for g, r in zip(got, raw):
+        ref = np.asarray(Image.fromarray(r[20:198]).resize((128, 128), Image.BILINEAR), np.float64)
+        ref = ref / 127.5 - 1
+        assert np.abs(g - ref).mean() < 0.5 / 127.5  # PIL rounds to uint8
+        assert np.abs(g - ref).max() < 1.5 / 127.5  # without antialiasing: ~47 levels off
+
+    with pytest.raises(UserError, match="unknown preset"):
+        celeba.load_images(image_dir, files, "attgan", 128)
+    with pytest.raises(UserError, match="cannot read image"):
+        celeba.load_images(image_dir, ["missing.jpg"], "stgan", 128)
+
+
+def test_make_dataset_batches_and_flips(synth):
+    attrs = celeba.read_attributes(synth / "list_attr_celeba.txt")
+    labels = attrs.labels(["Male", "Young"])
+    image_dir = synth / "img_align_celeba"
+    ds = celeba.make_dataset(image_dir, attrs.files[:8], labels[:8], "stargan", 32, batch_size=8,
+                             training=False, repeat=False)
+    (x, y), = list(ds)
+    assert x.shape == (8, 32, 32, 3) and y.shape == (8, 2)
+    np.testing.assert_array_equal(y.numpy(), labels[:8])
+    np.testing.assert_allclose(x.numpy(), celeba.load_images(image_dir, attrs.files[:8], "stargan", 32),
+                               atol=1e-5)
+    assert ds.image_check.count == 0 and ds.image_check.checked == 8
+
+    ds = celeba.make_dataset(image_dir, attrs.files[:8], labels[:8], "stargan", 32, batch_size=8,
+                             training=True, repeat=True, seed=1, cache=True)
+    ref = celeba.load_images(image_dir, attrs.files[:8], "stargan", 32)
+    flipped = unflipped = 0
+    for x, y in ds.take(4):  # each training image appears once per batch, flipped or not
+        for img, lab in zip(x.numpy(), y.numpy()):
+            i = next(k for k in range(8) if np.allclose(img, ref[k], atol=1e-5)
+                     or np.allclose(img, ref[k][:, ::-1], atol=1e-5))
+            np.testing.assert_array_equal(lab, labels[i])
+            flipped += not np.allclose(img, ref[i], atol=1e-5)
+            unflipped += np.allclose(img, ref[i], atol=1e-5)
+    assert flipped > 0 and unflipped > 0
+
+
+def test_corrupt_image_is_skipped_warned_and_counted(synth, tmp_path):
+    attrs = celeba.read_attributes(synth / "list_attr_celeba.txt")
+    image_dir = tmp_path / "img_align_celeba"
+    image_dir.mkdir()
+    files = list(attrs.files[:6])
+    for name in files:
+        (image_dir / name).write_bytes((synth / "img_align_celeba" / name).read_bytes())
+    data = (image_dir / files[2]).read_bytes()
+    (image_dir / files[2]).write_bytes(data[: len(data) // 2])  # truncated download
+    (image_dir / files[4]).write_bytes(b"<html>not found</html>")
+    with pytest.warns(UserWarning) as record:
+        ds = celeba.make_dataset(image_dir, files, attrs.labels(["Male"])[:6], "stgan", 64, batch_size=2,
+                                 training=False, repeat=False, drop_remainder=False)
+    warned = " ".join(str(w.message) for w in record)
+    assert files[2] in warned and files[4] in warned and files[0] not in warned
+    assert ds.image_check.count == 2 and ds.image_check.skipped == [files[2], files[4]]
+    assert sum(int(x.shape[0]) for x, _ in ds) == 4
+    with pytest.raises(UserError, match="no readable images"):
+        celeba.make_dataset(image_dir, [files[2]], np.zeros((1, 1)), "stgan", 64, batch_size=1)
+
+
+def test_synthetic_cli_bad_arguments_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "common_tools.synthetic", "faces", "--out",
+                           str(tmp_path / "x"), "--num", "0"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
+    assert "--num must be at least 1" in proc.stderr and not (tmp_path / "x").exists()

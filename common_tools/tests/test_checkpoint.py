@@ -1,0 +1,186 @@
+"""checkpoint: keep-N, exact resume (weights, Adam slots, step, RNG), names, errors, SIGKILL resume."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from common_tools.checkpoint import (CheckpointKeeper, find_checkpoint,  # noqa: E402
+                                     restore_for_inference)
+from common_tools.errors import UserError  # noqa: E402
+
+
+def _model_and_opt(units=4):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units)])
+    opt = keras.optimizers.Adam(1e-2)
+    opt.build(model.trainable_variables)
+    return model, opt
+
+
+def _train_step(model, opt, x):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x) ** 2)
+    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+
+
+def test_save_seven_keep_three(tmp_path):
+    model, opt = _model_and_opt()
+    keeper = CheckpointKeeper(tmp_path, max_to_keep=3, G=model, g_opt=opt)
+    for step in range(1, 8):
+        keeper.save(step)
+    state = json.loads((tmp_path / "checkpoint_state.json").read_text())
+    assert state == {"latest": "model-7", "all": ["model-5", "model-6", "model-7"], "step": 7}
+    left = sorted(f for f in os.listdir(tmp_path) if f.startswith("model-"))
+    assert {f.split(".")[0] for f in left} == {"model-5", "model-6", "model-7"}
+    assert any(f.endswith(".rng.json") for f in left) and any(".data-" in f for f in left)
+    assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "model-7")
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
+
+
+def test_restore_gives_same_weights_slots_step_and_rng(tmp_path):
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    model, opt = _model_and_opt()
+    gen = tf.random.Generator.from_seed(7)
+    keeper = CheckpointKeeper(tmp_path / "checkpoint", G=model, g_opt=opt, rng=gen)
+    assert keeper.restore() is None                      # nothing saved yet
+    for _ in range(3):
+        _train_step(model, opt, x)
+    np.random.seed(1)
+    random.seed(2)
+    keeper.save(3)
+    expect = (np.random.rand(), random.random(), gen.normal([2]).numpy())
+    np.random.seed(99)
+    random.seed(99)
+
+    model2, opt2 = _model_and_opt()
+    gen2 = tf.random.Generator.from_seed(123)
+    keeper2 = CheckpointKeeper(tmp_path / "checkpoint", G=model2, g_opt=opt2, rng=gen2)
+    assert keeper2.restore() == 3 and keeper2.step == 3
+    for a, b in zip(model.get_weights(), model2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    slots = [v for v in opt2.variables if "momentum" in v.path or "velocity" in v.path]
+    assert len(slots) == 4 and any(np.abs(v.numpy()).sum() > 0 for v in slots)
+    for a, b in zip(opt.variables, opt2.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(opt2.iterations.numpy()) == 3
+    got = (np.random.rand(), random.random(), gen2.normal([2]).numpy())
+    assert got[0] == expect[0] and got[1] == expect[1]
+    np.testing.assert_array_equal(got[2], expect[2])
+
+
+def test_stgan_names_find_checkpoint_and_inference_restore(tmp_path):
+    model, opt = _model_and_opt()
+    keeper = CheckpointKeeper(tmp_path, max_to_keep=2, G=model, g_opt=opt)
+    for i in (1, 2, 3):
+        keeper.save(i * 10, name=f"Epoch_({i})_({i * 10}of30).ckpt")
+    assert sorted(os.listdir(tmp_path))[0] == "Epoch_(2)_(20of30).ckpt.data-00000-of-00001"
+    latest = str(tmp_path / "Epoch_(3)_(30of30).ckpt")
+    assert find_checkpoint(tmp_path) == latest
+    assert find_checkpoint(latest + ".index") == latest
+    assert find_checkpoint("Epoch_(2)_(20of30).ckpt", base_dir=tmp_path).endswith("(20of30).ckpt")
+    with pytest.raises(UserError, match="checkpoint not found: model-5"):
+        find_checkpoint("model-5", base_dir=tmp_path)
+    with pytest.raises(UserError, match="no checkpoint in folder"):
+        find_checkpoint(tmp_path / "..")
+    g_only, _ = _model_and_opt()
+    assert restore_for_inference(tmp_path, G=g_only) == 30     # optimizer in the file is ignored
+    np.testing.assert_array_equal(g_only.get_weights()[0], model.get_weights()[0])
+    assert keeper.restore("Epoch_(2)_(20of30).ckpt") == 20
+
+
+def test_mismatched_checkpoint_is_one_clear_line(tmp_path):
+    model, opt = _model_and_opt(units=4)
+    CheckpointKeeper(tmp_path, G=model, g_opt=opt).save(5)
+    wide, wide_opt = _model_and_opt(units=5)
+    with pytest.raises(UserError) as err:
+        CheckpointKeeper(tmp_path, G=wide, g_opt=wide_opt).restore()
+    msg = str(err.value)
+    assert "model-5" in msg and "does not match" in msg and "\n" not in msg and len(msg) < 400
+    deeper = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    with pytest.raises(UserError, match="does not match"):
+        restore_for_inference(tmp_path, G=deeper)
+    (tmp_path / "model-5.data-00000-of-00001").write_bytes(b"garbage")
+    with pytest.raises(UserError, match="model-5"):
+        CheckpointKeeper(tmp_path, G=model, g_opt=opt).restore()
+
+
+TRAIN_SCRIPT = """
+import os, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np, keras, tensorflow as tf
+from common_tools.checkpoint import CheckpointKeeper
+from common_tools.logging import StepLogger
+
+run_dir, total, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+opt = keras.optimizers.Adam(1e-2)
+opt.build(model.trainable_variables)
+keeper = CheckpointKeeper(os.path.join(run_dir, "checkpoint"), max_to_keep=3, G=model, opt=opt)
+start = keeper.restore() or 0
+print("start", start, flush=True)
+log = StepLogger(run_dir, total_steps=total, start_step=start, stream=None, tensorboard=False)
+for step in range(start + 1, total + 1):
+    x = np.random.normal(size=(4, 3)).astype("float32")      # global numpy RNG: resumed too
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((model(x) - 1.0) ** 2)
+    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    log.log(step, images=4, **{"loss/G": loss})
+    if step % 2 == 0:
+        keeper.save(step)
+    time.sleep(pause)
+log.close()
+np.save(os.path.join(run_dir, "final.npy"), model.get_weights()[0])
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_then_rerun_resumes(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(TRAIN_SCRIPT))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
+    total = 10
+    run = tmp_path / "run"
+    # the uninterrupted reference run goes alongside, to compare final weights
+    straight = subprocess.Popen([sys.executable, str(script), str(tmp_path / "ref"), str(total), "0"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, str(script), str(run), str(total), "0.2"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    state = run / "checkpoint" / "checkpoint_state.json"
+    deadline = time.time() + 60
+    try:
+        while time.time() < deadline:
+            if state.exists() and json.loads(state.read_text())["step"] >= 4:
+                break
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.05)
+        else:
+            pytest.fail("no second checkpoint within 60 s")
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = max(r["step"] for r in map(json.loads, (run / "train_log.jsonl").open()))
+    assert killed_at < total
+
+    again = subprocess.run([sys.executable, str(script), str(run), str(total), "0"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+    start = int(again.stdout.split()[1])
+    assert start >= 4 and start % 2 == 0 and start <= killed_at
+    steps = [json.loads(line)["step"] for line in (run / "train_log.jsonl").open()]
+    assert steps == list(range(1, total + 1))             # continues, no gaps, no duplicates
+
+    assert straight.wait(timeout=120) == 0, straight.stderr.read().decode()[-2000:]
+    np.testing.assert_allclose(np.load(run / "final.npy"), np.load(tmp_path / "ref" / "final.npy"),
+                               rtol=1e-6, atol=1e-7)

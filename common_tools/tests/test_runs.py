@@ -1,0 +1,76 @@
+"""runs: config.json round trip, CLI overrides with type coercion, run folders."""
+
+import dataclasses
+import json
+import os
+from typing import Optional
+
+import pytest
+
+from common_tools.errors import UserError
+from common_tools.runs import (apply_overrides, format_config, load_config, new_run_dir,
+                               print_config, save_config)
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyConfig:
+    image_size: int = 128                                   # pixels
+    g_lr: float = 1e-4
+    use_bn: bool = True
+    attrs: tuple[str, ...] = ("Black_Hair", "Male")
+    kernel: tuple[int, int] = (4, 4)
+    max_steps: Optional[int] = None
+    name: str = "stargan"
+
+
+def test_save_load_round_trip_restores_tuples_and_class(tmp_path):
+    cfg = TinyConfig(image_size=64, attrs=("Young",), max_steps=10)
+    path = save_config(cfg, tmp_path)
+    data = json.loads(open(path).read())
+    assert data["_class"] == "TinyConfig" and data["attrs"] == ["Young"]
+    assert [p for p in os.listdir(tmp_path)] == ["config.json"]  # no temp file left behind
+    loaded = load_config(TinyConfig, tmp_path)
+    assert loaded == cfg and isinstance(loaded.attrs, tuple) and isinstance(loaded.kernel, tuple)
+    assert load_config(TinyConfig, path) == cfg  # the file itself works too
+
+
+def test_load_refuses_unknown_key_naming_file_and_key(tmp_path):
+    save_config(TinyConfig(), tmp_path)
+    data = json.loads((tmp_path / "config.json").read_text())
+    data["d_lrr"] = 0.1
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    with pytest.raises(UserError) as err:
+        load_config(TinyConfig, tmp_path)
+    msg = str(err.value)
+    assert "d_lrr" in msg and "config.json" in msg and "\n" not in msg
+
+
+def test_load_missing_config_names_the_folder(tmp_path):
+    with pytest.raises(UserError, match=f"{tmp_path} has no config.json"):
+        load_config(TinyConfig, tmp_path)
+
+
+def test_overrides_coerce_cli_strings():
+    cfg = apply_overrides(TinyConfig(), image_size="32", g_lr="2e-4", use_bn="false",
+                          attrs="Blond_Hair,Male Young", kernel="3 3", max_steps="none", name=None)
+    assert cfg == TinyConfig(image_size=32, g_lr=2e-4, use_bn=False,
+                             attrs=("Blond_Hair", "Male", "Young"), kernel=(3, 3), max_steps=None)
+    assert apply_overrides(TinyConfig(), max_steps="7").max_steps == 7
+
+
+@pytest.mark.parametrize("field,value", [("image_size", "12.5"), ("use_bn", "maybe"),
+                                         ("kernel", "3"), ("no_such_field", "1")])
+def test_bad_override_is_a_user_error(field, value):
+    with pytest.raises(UserError, match=field):
+        apply_overrides(TinyConfig(), **{field: value})
+
+
+def test_print_config_and_new_run_dir(tmp_path, capsys):
+    print_config(TinyConfig())
+    out = capsys.readouterr().out
+    assert out.startswith("TinyConfig:") and "image_size = 128" in out and "attrs" in out
+    assert format_config(TinyConfig()).count("\n") == len(dataclasses.fields(TinyConfig))
+    first = new_run_dir(tmp_path, "stargan tiny")
+    second = new_run_dir(tmp_path, "stargan")
+    assert os.path.basename(first) == "00000-stargan-tiny"
+    assert os.path.basename(second) == "00001-stargan" and os.path.isdir(second)
