@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from common_tools import runs                                    # noqa: E402
 from common_tools.device import add_device_args, select_device, set_mixed_precision  # noqa: E402
-from common_tools.errors import UserError, run_cli               # noqa: E402
+from common_tools.errors import run_cli                          # noqa: E402
 
 from stargan.config import PRESETS, StarGANConfig                # noqa: E402
 

@@ -97,11 +97,14 @@ class STGANConfig:
 
     @classmethod
     def demo(cls, **overrides) -> "STGANConfig":
-        """SynthFaces at 64 px with reduced widths: visible edits after a few CPU minutes."""
+        """SynthFaces at 64 px with reduced widths: visible edits after a few CPU minutes.
+
+        Deviates from the paper's schedule on purpose: n_d 2 (not 5) and lr 1e-3 give 3x more G
+        updates per minute; with n_d 5 / lr 2e-4 the edits were still faint after 230 iterations."""
         base = dict(experiment_name="demo", img_size=64, enc_dim=16, dec_dim=16, stu_dim=16,
                     dis_dim=16, dis_fc_dim=128, enc_layers=4, dec_layers=4, dis_layers=4,
-                    shortcut_layers=3, inject_layers=3, bn_momentum=0.9, batch_size=16, epochs=6,
-                    lr_decay_epoch=4, lr=5e-4, n_sample=6, sample_every=0, save_every=100)
+                    shortcut_layers=3, inject_layers=3, bn_momentum=0.9, batch_size=8, epochs=6,
+                    lr_decay_epoch=5, lr=1e-3, n_d=2, n_sample=6, sample_every=0, save_every=50)
         return cls(**{**base, **overrides})
 
     @classmethod

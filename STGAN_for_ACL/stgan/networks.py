@@ -42,6 +42,14 @@ def _bn(momentum, name):
     return keras.layers.BatchNormalization(momentum=momentum, epsilon=1e-3, scale=True, name=name)
 
 
+def track(owner, layers):
+    """Also set each layer as an attribute named after it: tf.train.Checkpoint follows attributes
+    of a Keras 3 layer but not the layers inside its Python lists, which would go unsaved."""
+    for layer in layers:
+        setattr(owner, layer.name, layer)
+    return layers
+
+
 def tile_like(diff, feature):
     """diff [B, n_att] -> [B, H, W, n_att] with the spatial size of ``feature``."""
     shape = tf.shape(feature)
@@ -61,8 +69,9 @@ class Genc(keras.Model):
 
     def __init__(self, dim=64, n_layers=5, bn_momentum=0.999, name="Genc"):
         super().__init__(name=name)
-        self.convs = [_conv(_width(dim, i), 4, 2, False, f"conv{i + 1}") for i in range(n_layers)]
-        self.norms = [_bn(bn_momentum, f"bn{i + 1}") for i in range(n_layers)]
+        self.convs = track(self, [_conv(_width(dim, i), 4, 2, False, f"conv{i + 1}")
+                                  for i in range(n_layers)])
+        self.norms = track(self, [_bn(bn_momentum, f"bn{i + 1}") for i in range(n_layers)])
 
     def call(self, x, training=False):
         features = []
@@ -117,8 +126,8 @@ class STU(keras.Model):
         super().__init__(name=name)
         self.inject = inject
         self.levels = [n_layers - 2 - i for i in range(n_cells)]  # encoder indices, deepest first
-        self.cells = [STUCell(_width(dim, level), kernel_size, name=f"stu{level + 1}")
-                      for level in self.levels]
+        self.cells = track(self, [STUCell(_width(dim, level), kernel_size, name=f"stu{level + 1}")
+                                  for level in self.levels])
 
     def call(self, features, diff):
         state = features[-1]
@@ -148,9 +157,9 @@ class Gdec(keras.Model):
         self.n_layers = n_layers
         self.shortcut_layers = shortcut_layers
         self.inject_layers = inject_layers
-        self.dconvs = [_dconv(_width(dim, n_layers - 1 - i), 4, 2, False, f"dconv{i + 1}")
-                       for i in range(n_layers - 1)]
-        self.norms = [_bn(bn_momentum, f"bn{i + 1}") for i in range(n_layers - 1)]
+        self.dconvs = track(self, [_dconv(_width(dim, n_layers - 1 - i), 4, 2, False, f"dconv{i + 1}")
+                                   for i in range(n_layers - 1)])
+        self.norms = track(self, [_bn(bn_momentum, f"bn{i + 1}") for i in range(n_layers - 1)])
         self.to_rgb = _dconv(3, 4, 2, True, f"dconv{n_layers}")
 
     def call(self, z, skips, diff, training=False):
@@ -203,9 +212,10 @@ class DConvs(keras.Model):
 
     def __init__(self, dim=64, n_layers=5, name="D_convs"):
         super().__init__(name=name)
-        self.convs = [_conv(_width(dim, i), 4, 2, False, f"conv{i + 1}") for i in range(n_layers)]
-        self.norms = [keras.layers.GroupNormalization(groups=-1, epsilon=1e-6, name=f"in{i + 1}")
-                      for i in range(n_layers)]
+        self.convs = track(self, [_conv(_width(dim, i), 4, 2, False, f"conv{i + 1}")
+                                  for i in range(n_layers)])
+        self.norms = track(self, [keras.layers.GroupNormalization(groups=-1, epsilon=1e-6, name=f"in{i + 1}")
+                                  for i in range(n_layers)])
         self.flatten = keras.layers.Flatten()
 
     def call(self, x):

@@ -95,8 +95,11 @@ def bin2img(image_dir, files, bin_dir, save_dir, img_size=128) -> list:
         raise UserError(f"{bin_dir}: outputs for image(s) {', '.join(unknown[:5])} not found among the "
                         f"images of --data_dir (expected file stems such as {next(iter(by_stem), '182638')})")
     os.makedirs(save_dir, exist_ok=True)
+    idxs = list(outputs)
     written = []
-    for idx, results in outputs.items():
-        x = celeba.load_images(image_dir, [by_stem[idx]], preset="stgan", image_size=img_size)[0]
-        written.append(save_png(os.path.join(save_dir, f"{idx}.png"), strip(x, np.stack(results))))
+    for start in range(0, len(idxs), 64):
+        chunk = idxs[start:start + 64]
+        xs = celeba.load_images(image_dir, [by_stem[i] for i in chunk], preset="stgan", image_size=img_size)
+        for idx, x in zip(chunk, xs):
+            written.append(save_png(os.path.join(save_dir, f"{idx}.png"), strip(x, np.stack(outputs[idx]))))
     return written

@@ -137,7 +137,9 @@ def train(cfg: STGANConfig, data_dir: str, output_root: str, log_every: int = 10
                                   training=True, repeat=True, seed=cfg.seed + start)
     skipped = dataset.image_check.skipped
     if skipped:
-        print(f"skipped {len(skipped)} unreadable training image(s): {', '.join(skipped[:10])}"
+        reasons = dataset.image_check.reasons
+        print(f"skipped {len(skipped)} unreadable training image(s): "
+              + ", ".join(f"{n} ({reasons.get(n, 'unreadable')})" for n in skipped[:10])
               + (" ..." if len(skipped) > 10 else ""))
     batches = iter(dataset)
     n_sample = min(cfg.n_sample, len(val_split.files))

@@ -91,8 +91,8 @@ class StarGANConfig:
         """SynthFaces on a CPU: 64 px, reduced widths, visible edits in a few minutes."""
         return cls(image_size=64, g_conv_dim=16, d_conv_dim=16, g_repeat_num=3, d_repeat_num=5,
                    batch_size=16, n_critic=5, g_lr=2e-4, d_lr=2e-4,
-                   training_iterations=1_500, num_step_decay=500, lr_update_step=50,
-                   summary_steps=10, save_steps=250, checkpoint_steps=250, n_test=100)
+                   training_iterations=1_200, num_step_decay=400, lr_update_step=50,
+                   summary_steps=10, save_steps=200, checkpoint_steps=200, n_test=64)
 
     @classmethod
     def preset(cls, name: str) -> "StarGANConfig":

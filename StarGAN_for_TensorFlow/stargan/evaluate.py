@@ -87,8 +87,11 @@ def fid_or_note(reals, fakes):
 
 
 def evaluate(G, cfg, batches, image_root: str, metadata_path: str, out_path: str | None = None,
-             classifier_dir: str | None = None, fid: bool = True, limit=None) -> dict:
-    """All of the above; the report is also written as JSON to ``out_path``."""
+             classifier_dir: str | None = None, fid: bool = True, limit=None,
+             classifier_kw: dict | None = None) -> dict:
+    """All of the above; the report is also written as JSON to ``out_path``.
+
+    ``classifier_kw`` goes to ``ensure_classifier`` (e.g. ``steps``) when it has to train one."""
     from common_tools.metrics import ensure_classifier
 
     reals, c_org, fakes, targets, rec = translate_all(G, batches, cfg.selected_attrs, limit)
@@ -99,7 +102,7 @@ def evaluate(G, cfg, batches, image_root: str, metadata_path: str, out_path: str
         data_root = os.path.dirname(os.path.abspath(metadata_path))
         classifier_dir = classifier_dir or default_classifier_dir(image_root)
         clf = ensure_classifier(data_root, list(CLASSIFIER_ATTRS), classifier_dir,
-                                image_size=CLASSIFIER_SIZE)
+                                image_size=CLASSIFIER_SIZE, **(classifier_kw or {}))
         report["accuracy"] = attribute_accuracy(clf, fakes, targets, c_org, cfg.selected_attrs)
         report["classifier"] = {"dir": classifier_dir,
                                 "test_accuracy": (clf.meta.get("test_accuracy") or {}).get("mean")}

@@ -1,7 +1,7 @@
 """One StarGAN training iteration: D every iteration, G every ``n_critic`` iterations.
 
     step = TrainStep(cfg, G, D)
-    scalars = step(x_real, c_org, iteration)      # {"D/loss": ..., "G/loss": ... (G iterations)}
+    scalars = step(x_real, c_org, iteration)      # {"loss/D": ..., "loss/G": ... (G iterations)}
 
 Target labels are the batch's own labels shuffled across the batch. The G update makes a fresh
 forward pass through the just-updated D. Each variant (D only, D+G) is one ``tf.function`` traced
@@ -82,9 +82,9 @@ class TrainStep:
             scaled = self.d_opt.scale_loss(d_loss) if self.loss_scaling else d_loss
         grads = tape.gradient(scaled, D.trainable_variables)
         self.d_opt.apply(grads, D.trainable_variables)
-        return {"D/loss": d_loss, "D/loss_real": -tf.reduce_mean(out_src),
-                "D/loss_fake": tf.reduce_mean(fake_src),
-                "D/loss_cls": d_loss_cls, "D/loss_gp": d_loss_gp}
+        return {"loss/D": d_loss, "loss/D_real": -tf.reduce_mean(out_src),
+                "loss/D_fake": tf.reduce_mean(fake_src),
+                "loss/D_cls": d_loss_cls, "loss/D_gp": d_loss_gp}
 
     def _g_update(self, x_real, c_org, c_trg):
         cfg, G, D = self.cfg, self.G, self.D
@@ -99,8 +99,8 @@ class TrainStep:
             scaled = self.g_opt.scale_loss(g_loss) if self.loss_scaling else g_loss
         grads = tape.gradient(scaled, G.trainable_variables)
         self.g_opt.apply(grads, G.trainable_variables)
-        return {"G/loss": g_loss, "G/loss_fake": g_loss_fake, "G/loss_rec": g_loss_rec,
-                "G/loss_cls": g_loss_cls}
+        return {"loss/G": g_loss, "loss/G_fake": g_loss_fake, "loss/G_rec": g_loss_rec,
+                "loss/G_cls": g_loss_cls}
 
     def _train(self, x_real, c_org, train_g: bool, nan: bool):
         # target domain labels: the batch's own labels, shuffled across the batch

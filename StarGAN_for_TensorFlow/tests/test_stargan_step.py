@@ -60,17 +60,17 @@ def test_one_iteration_updates_d_then_g(batch):
     g0 = [np.array(v) for v in G.trainable_variables]
     d0 = [np.array(v) for v in D.trainable_variables]
     out = step(*batch, iteration=0)                          # n_critic 2: D only
-    assert set(out) == {"D/loss", "D/loss_real", "D/loss_fake", "D/loss_cls", "D/loss_gp"}
+    assert set(out) == {"loss/D", "loss/D_real", "loss/D_fake", "loss/D_cls", "loss/D_gp"}
     assert all(np.isfinite(v) for v in out.values())
     assert any(not np.array_equal(a, np.array(v)) for a, v in zip(d0, D.trainable_variables))
     assert all(np.array_equal(a, np.array(v)) for a, v in zip(g0, G.trainable_variables))
     out = step(*batch, iteration=1)                          # D and G
-    assert {"G/loss", "G/loss_fake", "G/loss_rec", "G/loss_cls"} <= set(out)
+    assert {"loss/G", "loss/G_fake", "loss/G_rec", "loss/G_cls"} <= set(out)
     assert all(np.isfinite(v) for v in out.values())
     assert all(not np.array_equal(a, np.array(v)) for a, v in zip(g0, G.trainable_variables))
     # the total is the weighted sum of its terms
-    assert out["G/loss"] == pytest.approx(out["G/loss_fake"] + 10 * out["G/loss_rec"]
-                                          + out["G/loss_cls"], rel=1e-5)
+    assert out["loss/G"] == pytest.approx(out["loss/G_fake"] + 10 * out["loss/G_rec"]
+                                          + out["loss/G_cls"], rel=1e-5)
     # two variants, each traced once
     step(*batch, iteration=2)
     step(*batch, iteration=3)
@@ -89,4 +89,4 @@ def test_nan_hook_makes_losses_non_finite(batch):
     cfg = StarGANConfig.tiny().replace(inject_nan_at=1)
     step = TrainStep(cfg, build_generator(cfg), build_discriminator(cfg))
     out = step(*batch, iteration=0)
-    assert not np.isfinite(out["D/loss"])
+    assert not np.isfinite(out["loss/D"])

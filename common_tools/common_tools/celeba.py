@@ -76,7 +76,11 @@ class CelebAAttributes:
 
 
 def read_attributes(path) -> CelebAAttributes:
-    """Read a CelebA attribute file: count line, names line, then ``file v1 v2 ...`` rows."""
+    """Read a CelebA attribute file: count line, names line, then ``file v1 v2 ...`` rows.
+
+    CelebA has the 40 :data:`ATTRIBUTE_NAMES`; a custom data set may name any attributes, as long as
+    every row has one value (-1 or 1; 0 is read as -1) per name and line 1 counts the rows.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise UserError(f"attribute file not found: {path} (expected a CelebA list_attr_celeba.txt)")
@@ -139,7 +143,8 @@ def stgan_split(files: Sequence[str], partition_file=None) -> Dict[str, np.ndarr
     """``{"train", "val", "test"}`` -> indices into ``files``.
 
     With ``partition_file`` (``list_eval_partition.txt``: ``name 0|1|2``) it decides; otherwise the
-    official fixed ranges by image number: train 1-182000, val 182001-182637, test 182638-202599.
+    official fixed ranges by image number: train 1-182000, val 182001-182637, test 182638-202599
+    (other numbers belong to no split).
     """
     split = np.empty(len(files), dtype=np.int64)
     if partition_file is not None:
@@ -326,28 +331,35 @@ def make_dataset(image_dir, files: Sequence[str], labels, preset: str = "stargan
 def load_images(image_dir, files: Sequence[str], preset: str = "stargan", image_size: int = 128) -> np.ndarray:
     """float32 [N, S, S, 3] in [-1, 1]: the preset's test-time transform (no flip) of each file.
 
-    A missing or unreadable file is a UserError naming it.
+    A missing, unreadable or too small file is a UserError naming it. Decodes in parallel.
     """
     import tensorflow as tf
 
     _check_preset(preset, image_size)
-    out = []
-    for name in files:
-        path = os.path.join(os.fspath(image_dir), name)
+    size = int(image_size)
+    paths = [os.path.join(os.fspath(image_dir), name) for name in files]
+    if not paths:
+        return np.zeros((0, size, size, 3), np.float32)
+    for path in paths:
         problem = _image_problem(path)
         if problem is not None:
             raise UserError(f"cannot read image {path}: {problem}")
+    ds = (tf.data.Dataset.from_tensor_slices(paths)
+          .map(lambda p: _resize(_crop(_decode(tf.io.read_file(p)), preset, size), preset, size),
+               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+          .batch(64).prefetch(tf.data.AUTOTUNE))
+    try:
+        return np.concatenate([batch.numpy() for batch in ds])
+    except tf.errors.OpError:
+        pass
+    for path in paths:  # find the culprit to name it
         try:
             image = _decode(tf.io.read_file(path))
-            if preset == "stgan":
-                top, left, size = STGAN_CROPS.get(int(image_size), STGAN_CROPS[128])
-                h, w = int(image.shape[0]), int(image.shape[1])
-                if h < top + size or w < left + size:
-                    raise UserError(f"image {path} is {w}x{h}; the stgan crop needs at least "
-                                    f"{left + size}x{top + size} (an aligned CelebA image is 178x218)")
-            out.append(_resize(_crop(image, preset, image_size), preset, image_size).numpy())
+            h, w = int(image.shape[0]), int(image.shape[1])
         except tf.errors.OpError as exc:
             raise UserError(f"cannot decode image {path}: {exc.message.splitlines()[0]}") from None
-    if not out:
-        return np.zeros((0, int(image_size), int(image_size), 3), np.float32)
-    return np.stack(out)
+        top, left, crop = (0, 0, STARGAN_CROP) if preset == "stargan" else STGAN_CROPS.get(size, STGAN_CROPS[128])
+        if preset == "stgan" and (h < top + crop or w < left + crop):
+            raise UserError(f"image {path} is {w}x{h}; the stgan crop needs at least "
+                            f"{left + crop}x{top + crop} (an aligned CelebA image is 178x218)")
+    raise UserError(f"cannot load the images in {image_dir}")  # pragma: no cover

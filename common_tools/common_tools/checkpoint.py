@@ -34,7 +34,7 @@ RNG_SUFFIX = ".rng.json"
 _DATA_RE = re.compile(r"\.data-\d{5}-of-\d{5}$")
 
 
-# -- finding checkpoints (no TensorFlow needed) ------------------------------------------------
+# finding checkpoints (no TensorFlow needed)
 
 def _is_prefix(path: str) -> bool:
     return os.path.isfile(path + ".index")
@@ -127,7 +127,7 @@ def find_checkpoint(path_or_dir, base_dir: Optional[str] = None) -> str:
                     "model-200000 (with model-200000.index beside it) or a folder of checkpoints")
 
 
-# -- random state sidecar ----------------------------------------------------------------------
+# random state sidecar
 
 def _rng_state() -> dict:
     import numpy as np
@@ -160,7 +160,7 @@ def _restore_rng_sidecar(prefix: str) -> bool:
     return True
 
 
-# -- reading with one-line errors --------------------------------------------------------------
+# reading with one-line errors
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
@@ -219,7 +219,7 @@ def restore_for_inference(path_or_dir, base_dir: Optional[str] = None, **trackab
     return _saved_step(prefix)
 
 
-# -- the keeper --------------------------------------------------------------------------------
+# the keeper
 
 class CheckpointKeeper:
     """Save, keep the last ``max_to_keep`` and restore ``trackables`` plus the step and RNG state."""

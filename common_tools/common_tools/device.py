@@ -172,10 +172,16 @@ def set_mixed_precision(enabled: bool, device: str, precision_mode: Optional[str
     if device == "npu":
         mode = precision_mode or ("allow_mix_precision" if enabled else None)
         if _npu["opened"]:
-            if mode and mode != _npu["precision_mode"]:
-                raise UserError(f"precision_mode {mode} must be set before the NPU opens: pass "
-                                "precision_mode to select_device (--precision_mode)")
-            return _npu["precision_mode"] or "float32"
+            opened = _npu["precision_mode"]
+            if opened is None and mode:
+                print(f"note: the NPU was opened with its default precision_mode, so {mode} is not "
+                      "applied; pass precision_mode=npu_precision_mode(...) to select_device",
+                      file=sys.stderr, flush=True)
+                return "npu default"
+            if mode and mode != opened:
+                raise UserError(f"precision_mode {mode} differs from {opened}, which the NPU was "
+                                "opened with: it must be set before open (pass it to select_device)")
+            return opened or "float32"
         if mode:  # TF before open(): set the option; MindSpore on Ascend maps it to its amp level
             try:
                 import npu_device

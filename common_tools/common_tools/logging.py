@@ -168,7 +168,7 @@ class StepLogger:
         except (AttributeError, ValueError):
             self._tty = False
 
-    # -- JSONL ---------------------------------------------------------------------------------
+    # JSONL
     def log(self, step: int, images: Optional[int] = None, **scalars) -> dict:
         """Record ``scalars`` for ``step``; ``images`` = images per step (the batch size).
 
@@ -201,7 +201,7 @@ class StepLogger:
         self._progress(step, record, scalars)
         return record
 
-    # -- progress line -------------------------------------------------------------------------
+    # progress line
     def rate(self, step: int) -> Optional[float]:
         """Steps per second since this logger started (None before the first step)."""
         elapsed = time.time() - self._t0
@@ -258,7 +258,7 @@ class StepLogger:
         self.stream.write(text + "\n")
         self.stream.flush()
 
-    # -- TensorBoard ---------------------------------------------------------------------------
+    # TensorBoard
     def _tb(self):
         if self._writer is None and not self._tb_failed:
             if "tensorflow" not in sys.modules and "mindspore" in sys.modules:

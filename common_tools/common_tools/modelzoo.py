@@ -82,7 +82,7 @@ def summarize(records: list, batch_size: int, rank_size: int = 1, loss_key: str 
 
     losses = [v for r in records if (v := _num(r.get(loss_key))) is not None]
     if not losses:
-        found = sorted({k for r in records for k in r if k.startswith("loss")})
+        found = sorted({k for r in records for k in r if "loss" in k.lower()})
         raise UserError(f"{source} has no values for loss key {loss_key!r}: found "
                         f"{', '.join(found) or 'no loss keys'} (use --loss_key)")
     actual_loss = statistics.fmean(losses[-20:])

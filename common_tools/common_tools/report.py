@@ -6,12 +6,14 @@ Each model's ``make demo`` writes a folder under the demo root with ``summary.js
      "numbers": {"steps": 200, "fid": {"value": 181.2, "images": 64}},
      "images": [{"path": "grid.png", "caption": "input, then Black_Hair, Blond_Hair, ..."}],
      "notes": ["trained 200 steps on 64 synthetic faces, CPU"],
-     "log": "train_log.jsonl"}          # optional; train_log.jsonl is the default
+     "log": "train_log.jsonl",          # optional; train_log.jsonl is the default
+     "loss_keys": ["loss/G", "loss/D"]} # optional; default: every key starting or ending in "loss"
 
 ``python -m common_tools.report runs/demo`` writes ``runs/demo/index.html`` (all models) and an
 ``index.html`` in each model folder: the images, a loss-curve plot (``loss_curves.png``, drawn
-with matplotlib's Agg canvas from every numeric key starting with "loss") and a table of the
-numbers. Links are relative, so the folder can be copied or served as it is.
+with matplotlib's Agg canvas from every numeric key starting or ending with "loss", so both
+``loss/G`` and STGAN's ``g_loss``) and a table of the numbers. Links are relative, so the folder
+can be copied or served as it is.
 """
 
 from __future__ import annotations
@@ -87,15 +89,21 @@ def load_summary(folder: str) -> dict:
     return summary
 
 
-def loss_series(records: list) -> dict:
-    """``{key: ([steps], [values])}`` for every numeric key starting with "loss"."""
+def is_loss_key(key: str) -> bool:
+    """``loss/G``, ``loss_D`` (StarGAN style) and ``g_loss``, ``d_loss`` (STGAN style)."""
+    return key.lower().startswith("loss") or key.lower().endswith("loss")
+
+
+def loss_series(records: list, keys: Optional[Sequence[str]] = None) -> dict:
+    """``{key: ([steps], [values])}`` for ``keys`` (default: every numeric loss key)."""
     series: dict = {}
     for rec in records:
         step = rec.get("step")
         if not isinstance(step, (int, float)):
             continue
         for key, value in rec.items():
-            if key.startswith("loss") and isinstance(value, (int, float)) \
+            wanted = key in keys if keys is not None else is_loss_key(key)
+            if wanted and isinstance(value, (int, float)) \
                     and not isinstance(value, bool) and math.isfinite(value):
                 xs, ys = series.setdefault(key, ([], []))
                 xs.append(step)
@@ -103,12 +111,13 @@ def loss_series(records: list) -> dict:
     return series
 
 
-def plot_losses(log_path: str, out_png: str, title: str = "") -> Optional[str]:
+def plot_losses(log_path: str, out_png: str, title: str = "",
+                keys: Optional[Sequence[str]] = None) -> Optional[str]:
     """Draw the loss curves of a JSONL log into ``out_png``; None when it has no loss values."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    series = loss_series(read_jsonl(log_path))
+    series = loss_series(read_jsonl(log_path), keys)
     if not series:
         return None
     fig = Figure(figsize=(7, 3.6), dpi=100)
@@ -187,7 +196,8 @@ def build_report(root: str, title: str = "GAN model zoo demos") -> str:
         log = os.path.join(folder, str(summary.get("log") or JSONL_NAME))
         plot = os.path.join(folder, PLOT_NAME)
         if os.path.isfile(log):
-            if plot_losses(log, plot, title=str(summary.get("model") or "")) is None \
+            keys = summary.get("loss_keys")
+            if plot_losses(log, plot, title=str(summary.get("model") or ""), keys=keys) is None \
                     and os.path.isfile(plot):
                 os.remove(plot)
         elif summary.get("log"):

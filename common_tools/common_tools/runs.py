@@ -68,11 +68,23 @@ def save_config(cfg, run_dir: str) -> str:
     return path
 
 
+def _resolve(annotation, module_globals: dict):
+    """A string annotation (``from __future__ import annotations``) evaluated field by field."""
+    if not isinstance(annotation, str):
+        return annotation
+    namespace = {**vars(typing), **module_globals}
+    try:
+        return eval(annotation, namespace)  # noqa: S307 - a type expression from the class source
+    except Exception:
+        return annotation
+
+
 def _field_types(cls) -> dict:
     try:
         hints = typing.get_type_hints(cls)
-    except Exception:  # unresolvable forward refs: fall back to the raw annotations
-        hints = {}
+    except Exception:  # e.g. a class defined in a function: resolve each field on its own
+        module_globals = vars(sys.modules.get(cls.__module__, typing))
+        hints = {f.name: _resolve(f.type, module_globals) for f in dataclasses.fields(cls)}
     return {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(cls)}
 
 
@@ -100,9 +112,6 @@ def _from_json(tp, value):
         if args and len(args) == len(value):
             return tuple(_from_json(a, v) for a, v in zip(args, value))
         return tuple(_from_json(Any, v) if isinstance(v, list) else v for v in value)
-    if isinstance(value, list):
-        return [_from_json(Any, v) if isinstance(v, list) else v for v in value] if tp is Any \
-            else value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value

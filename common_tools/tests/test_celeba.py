@@ -152,6 +152,14 @@ def test_crops_and_resizes_match_references(synth):
         celeba.load_images(image_dir, ["missing.jpg"], "stgan", 128)
 
 
+def test_load_images_names_a_too_small_image(tmp_path):
+    Image.new("RGB", (100, 120)).save(tmp_path / "small.jpg")
+    with pytest.raises(UserError, match=r"small.jpg is 100x120; the stgan crop needs at least 173x196"):
+        celeba.load_images(tmp_path, ["small.jpg"], "stgan", 128)
+    out = celeba.load_images(tmp_path, ["small.jpg"], "stargan", 32)  # centre crop pads a small photo
+    assert out.shape == (1, 32, 32, 3) and np.isfinite(out).all()
+
+
 def test_make_dataset_batches_and_flips(synth):
     attrs = celeba.read_attributes(synth / "list_attr_celeba.txt")
     labels = attrs.labels(["Male", "Young"])

@@ -92,8 +92,16 @@ def test_open_success_sets_options_first(fresh):
     assert "device: npu" in out.getvalue()
     assert device.select_device(stream=None) == "npu" and calls.count(("open",)) == 1  # opened once
     assert device.set_mixed_precision(True, "npu") == "allow_mix_precision"
-    with pytest.raises(UserError, match="before the NPU opens"):
+    with pytest.raises(UserError, match="differs from allow_mix_precision"):
         device.set_mixed_precision(True, "npu", precision_mode="force_fp16")
+
+
+def test_mixed_precision_after_a_default_open_is_a_note(fresh, capsys):
+    _fake_npu(fresh)
+    assert device.select_device(stream=None) == "npu"
+    assert device.set_mixed_precision(True, "npu") == "npu default"
+    assert "opened with its default precision_mode" in capsys.readouterr().err
+    assert device.set_mixed_precision(False, "npu") == "float32"
 
 
 def test_mixed_precision_policies(fresh):
@@ -157,3 +165,15 @@ def test_setup_mindspore_cpu_without_tensorflow(tmp_path):
                             timeout=120, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["cpu", "CPU", "CPU", "True", "False"]
+
+
+def test_setup_mindspore_falls_back_to_device_target_on_old_versions(monkeypatch):
+    calls = []
+    old = types.ModuleType("mindspore")           # a MindSpore < 2.5 stand-in: no set_device
+    old.GRAPH_MODE, old.PYNATIVE_MODE = 0, 1
+    old.set_context = lambda **kw: calls.append(kw)
+    monkeypatch.setitem(sys.modules, "mindspore", old)
+    assert device.setup_mindspore("npu", device_id=3, mode="pynative") == "Ascend"
+    assert calls == [{"mode": 1}, {"device_target": "Ascend", "device_id": 3}]
+    with pytest.raises(UserError, match="unknown MindSpore mode"):
+        device.setup_mindspore("cpu", mode="eager")

@@ -91,3 +91,10 @@ def test_tensorboard_scalars_and_image(tmp_path):
     plugin, tensor = seen["samples"]
     assert plugin == "images" and tensor[0] == b"10" and tensor[1] == b"6"
     assert tensor[2].startswith(b"\x89PNG")
+
+
+def test_progress_wraps_an_iterable():
+    from common_tools.logging import progress
+
+    bar = progress(range(3), desc="eval")
+    assert list(bar) == [0, 1, 2] and bar.n == 3 and bar.total == 3

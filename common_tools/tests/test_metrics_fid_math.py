@@ -45,6 +45,20 @@ def test_rank_deficient_covariances_stay_real_and_finite():
     assert value == pytest.approx(scipy_fid(np.zeros(64), s1, np.zeros(64), s2), rel=1e-5, abs=1e-6)
 
 
+def test_low_rank_route_equals_the_full_decomposition():
+    rng = np.random.default_rng(4)
+    d = 48
+    for n1, n2 in ((10, 200), (10, 15), (49, 20)):  # the last: N1 > d, the full route
+        f1 = rng.normal(size=(n1, d)) * rng.uniform(0.2, 2.0, d)
+        f2 = rng.normal(0.1, 1.3, size=(n2, d))
+        (m1, s1), (m2, s2) = fid.statistics(f1), fid.statistics(f2)
+        full = fid.trace_sqrt_product(s1, s2)
+        assert fid.trace_sqrt_product_low_rank(f1, s2) == pytest.approx(full, rel=1e-7)
+        assert fid.frechet_distance(m1, s1, m2, s2, features1=f1) == pytest.approx(scipy_fid(m1, s1, m2, s2), rel=1e-6)
+    with pytest.warns(UserWarning):
+        assert fid.fid_from_features(f1, f1) == pytest.approx(0.0, abs=1e-8)
+
+
 def test_fid_properties_on_features():
     rng = np.random.default_rng(2)
     f = rng.normal(size=(3000, 16))

@@ -45,8 +45,23 @@ def tf1_resize_bilinear(x: np.ndarray, size: int) -> np.ndarray:
     return top * (1 - fy)[None, :, None, None] + bot * fy[None, :, None, None]
 
 
-def test_features_shape_determinism_and_batching(fid_weights, images):
-    f = fid.inception_features(images, batch_size=4, progress=False)
+@pytest.fixture(scope="module")
+def feats(fid_weights, images):
+    return fid.inception_features(images, batch_size=4, progress=False)
+
+
+def low_rank_fid(f1, f2):
+    """FID for N < d without any d x d decomposition: with centred X1, X2, the non-zero eigenvalues of
+    S1 S2 are the squared singular values of X1 X2^T / sqrt((n1 - 1)(n2 - 1))."""
+    x1, x2 = f1 - f1.mean(0), f2 - f2.mean(0)
+    n1, n2 = len(f1) - 1, len(f2) - 1
+    tr_sqrt = np.linalg.svd(x1 @ x2.T, compute_uv=False).sum() / np.sqrt(n1 * n2)
+    d = f1.mean(0) - f2.mean(0)
+    return d @ d + (x1**2).sum() / n1 + (x2**2).sum() / n2 - 2 * tr_sqrt
+
+
+def test_features_shape_determinism_and_batching(feats, images):
+    f = feats
     assert f.shape == (6, 2048) and f.dtype == np.float64
     assert (f >= 0).all() and f.max() > 0.1  # pool3 follows ReLUs
     g = fid.inception_features(images.astype(np.float32), batch_size=6, progress=False)
@@ -61,13 +76,13 @@ def test_input_is_resized_the_tf1_way(fid_weights, images):
                                fid.inception_features(pre, progress=False), atol=1e-4)
 
 
-def test_fid_between_arrays_and_cached_folders(fid_weights, images, tmp_path, monkeypatch):
+def test_fid_between_arrays_and_cached_folders(feats, images, tmp_path, monkeypatch):
     from PIL import Image
 
     with pytest.warns(UserWarning, match="at least 2048"):
-        same = fid.fid_between(images, images, progress=False)
         apart = fid.fid_between(images[:3], images[3:], progress=False)
-    assert abs(same) < 1e-3 and apart > 10.0
+    assert apart == pytest.approx(low_rank_fid(feats[:3], feats[3:]), rel=1e-6, abs=1e-4)
+    assert apart > 10.0
 
     folder = tmp_path / "reals"
     folder.mkdir()
@@ -76,7 +91,10 @@ def test_fid_between_arrays_and_cached_folders(fid_weights, images, tmp_path, mo
     cache = tmp_path / "stats"
     mu, sigma, n = fid.folder_statistics(str(folder), cache_dir=str(cache), progress=False)
     assert n == 6 and len(os.listdir(cache)) == 1
-    np.testing.assert_allclose(mu, fid.inception_features(images, progress=False).mean(0), atol=1e-6)
+    np.testing.assert_allclose(mu, feats.mean(0), atol=1e-5)
+    with pytest.warns(UserWarning):  # a cached folder against an array (the array takes the low-rank route)
+        mixed = fid.fid_between(str(folder), images[:3], cache_dir=str(cache), progress=False)
+    assert mixed == pytest.approx(low_rank_fid(feats, feats[:3]), rel=1e-5, abs=1e-4)
 
     def must_not_run(*a, **k):
         raise AssertionError("statistics should have come from the cache")

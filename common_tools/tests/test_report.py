@@ -42,6 +42,17 @@ def test_index_references_images_plot_and_numbers(tmp_path):
     assert 'src="grid.png"' in own and 'src="loss_curves.png"' in own
 
 
+def test_loss_keys_of_both_styles_are_plotted(tmp_path):
+    from common_tools.report import loss_series
+
+    records = [{"step": 1, "g_loss": 2.0, "loss/D": 1.0, "lossy_note": "x", "lr": 0.1, "gp": 3.0},
+               {"step": 2, "g_loss": float("nan"), "loss/D": 0.5}]
+    series = loss_series(records)
+    assert sorted(series) == ["g_loss", "loss/D"]
+    assert series["loss/D"] == ([1, 2], [1.0, 0.5]) and series["g_loss"] == ([1], [2.0])
+    assert sorted(loss_series(records, keys=["gp"])) == ["gp"]
+
+
 def test_flatten_numbers():
     assert flatten_numbers({"a": 1, "b": {"c": 2.5, "d": {"e": "x"}}}) == [
         ("a", 1), ("b.c", 2.5), ("b.d.e", "x")]

@@ -21,6 +21,7 @@ class TinyConfig:
     kernel: tuple[int, int] = (4, 4)
     max_steps: Optional[int] = None
     name: str = "stargan"
+    seed: int | None = None
 
 
 def test_save_load_round_trip_restores_tuples_and_class(tmp_path):
@@ -55,7 +56,20 @@ def test_overrides_coerce_cli_strings():
                           attrs="Blond_Hair,Male Young", kernel="3 3", max_steps="none", name=None)
     assert cfg == TinyConfig(image_size=32, g_lr=2e-4, use_bn=False,
                              attrs=("Blond_Hair", "Male", "Young"), kernel=(3, 3), max_steps=None)
-    assert apply_overrides(TinyConfig(), max_steps="7").max_steps == 7
+    assert apply_overrides(TinyConfig(), max_steps="7", seed="3") == TinyConfig(max_steps=7, seed=3)
+
+
+def test_string_annotations_of_a_local_class_still_coerce(tmp_path):
+    @dataclasses.dataclass(frozen=True)
+    class Local:
+        steps: "int" = 1
+        attrs: "tuple[str, ...]" = ()
+        note: "LocalAlias" = None  # noqa: F821 - unresolvable: get_type_hints fails for the class
+
+    cfg = apply_overrides(Local(), steps="5", attrs="A,B")
+    assert cfg == Local(steps=5, attrs=("A", "B"))
+    save_config(cfg, tmp_path)
+    assert load_config(Local, tmp_path) == cfg
 
 
 @pytest.mark.parametrize("field,value", [("image_size", "12.5"), ("use_bn", "maybe"),

@@ -44,7 +44,8 @@ def run(num_images: int = 100, batch_size: int = 50, size: int = 128) -> dict:
         "batch_size": batch_size,
         "input_size": size,
         "num_images": num_images,
-        "threads": os.cpu_count(),
+        "cpu_count": os.cpu_count(),
+        "load_avg_1min": round(os.getloadavg()[0], 2),  # other processes sharing the CPU
         "folder_stats_first_s": round(first, 3),
         "folder_stats_cached_s": round(second, 3),
         "folder_images": batch_size,

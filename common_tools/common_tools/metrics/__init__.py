@@ -2,7 +2,8 @@
 
 - ``psnr_ssim``: ``psnr``, ``ssim``, ``psnr_ssim_batch`` (Wang et al. SSIM; equals skimage/TF settings)
 - ``fid``: ``inception_features``, ``fid_from_features``, ``fid_between`` (2015-12-05 Inception pool3)
-- ``kid``, ``inception_score``, ``swd`` (PGGAN), ``msssim`` (PGGAN diversity)
+- ``kid``: ``kid_from_features``, ``kid_between``; ``inception_score.inception_score``;
+  ``swd.swd`` (PGGAN); ``msssim``: ``ms_ssim``, ``msssim_diversity`` (PGGAN diversity)
 - ``attr_classifier``: the STGAN/AttGAN attribute classifier, ``editing_accuracy``, ``domain_fid``
 
 Importing this package loads numpy/scipy only; TensorFlow is imported when a network is needed.
@@ -13,11 +14,13 @@ from common_tools.metrics.psnr_ssim import psnr, psnr_ssim_batch, ssim
 from common_tools.metrics.attr_classifier import (AttributeClassifier, build_classifier, domain_fid,
                                                   editing_accuracy, ensure_classifier, train_classifier)
 
+# Functions importable from the package without loading their module up front. (The SWD and IS
+# functions share their module's name, so they are reached as ``metrics.swd.swd`` and
+# ``metrics.inception_score.inception_score``.)
 _LAZY = {
     "inception_features": "fid", "fid_from_features": "fid", "fid_between": "fid",
     "kid_from_features": "kid", "kid_between": "kid",
-    "inception_score": "inception_score",
-    "swd": "swd", "msssim_diversity": "msssim", "ms_ssim": "msssim",
+    "msssim_diversity": "msssim", "ms_ssim": "msssim",
 }
 
 

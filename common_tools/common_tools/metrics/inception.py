@@ -74,9 +74,13 @@ class FIDInception:
 
     def _tower(self, x, prefix: str):
         """The convs ``prefix/conv, prefix/conv_1, ...`` in order (a Sequential of the original)."""
-        names = [n for n in self._convs if re.fullmatch(re.escape(prefix) + r"/conv(_\d+)?", n)]
-        for name in sorted(names, key=lambda n: int(n.rsplit("_", 1)[1]) if n.endswith(tuple("0123456789")) else 0):
-            x = self._conv(x, name)
+        order = {}
+        for name in self._convs:
+            m = re.fullmatch(re.escape(prefix) + r"/conv(?:_(\d+))?", name)
+            if m:
+                order[int(m.group(1) or 0)] = name
+        for i in sorted(order):
+            x = self._conv(x, order[i])
         return x
 
     def _pool(self, x, name: str, stride: int):

@@ -40,7 +40,7 @@ def pyr_up(x: np.ndarray) -> np.ndarray:
 
 
 def laplacian_pyramid(x: np.ndarray, num_levels: int) -> list[np.ndarray]:
-    pyramid = [np.float32(x)]
+    pyramid = [np.array(x, dtype=np.float32)]  # a copy: levels are updated in place
     for _ in range(1, num_levels):
         pyramid.append(pyr_down(pyramid[-1]))
         pyramid[-2] -= pyr_up(pyramid[-1])

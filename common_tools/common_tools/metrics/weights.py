@@ -41,11 +41,16 @@ NPZ_NAME = "fid_inception_2015-12-05.npz"
 
 
 def weights_dir() -> str:
-    return os.environ.get("GANZOO_WEIGHTS") or os.path.join(os.path.expanduser("~"), ".cache", "ganzoo", "weights")
+    """``$GANZOO_WEIGHTS`` (a folder, or the .npz itself) or ``~/.cache/ganzoo/weights``."""
+    env = os.environ.get("GANZOO_WEIGHTS")
+    if env:
+        return os.path.dirname(env) if env.endswith(".npz") else env
+    return os.path.join(os.path.expanduser("~"), ".cache", "ganzoo", "weights")
 
 
 def weights_path() -> str:
-    return os.path.join(weights_dir(), NPZ_NAME)
+    env = os.environ.get("GANZOO_WEIGHTS", "")
+    return env if env.endswith(".npz") else os.path.join(weights_dir(), NPZ_NAME)
 
 
 # ---- restricted TorchScript reader --------------------------------------------------------------------

@@ -22,15 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="generator", metavar="GENERATOR", required=True,
                                 help="one of: " + ", ".join(GENERATORS))
     for name, (function, add_arguments) in GENERATORS.items():
-        summary = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-        add_arguments(sub.add_parser(name, help=summary, description=summary))
+        summary = (function.__doc__ or "").strip().splitlines()[0].replace("``", "") if function.__doc__ else ""
+        add_arguments(sub.add_parser(name, help=summary, description=summary,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter))
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = parser_args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     function, _ = GENERATORS[args.generator]
-    options = {k: v for k, v in vars(parser_args).items() if k != "generator"}
+    options = {k: v for k, v in vars(args).items() if k != "generator"}
     start = time.perf_counter()
     result = function(**options)
     print(f"{args.generator}: wrote {result} in {time.perf_counter() - start:.1f} s")

@@ -7,34 +7,43 @@
     <out>/list_eval_partition.txt           "000001.jpg 0|1|2": first 80 % train, next 10 % val, rest test
 
 Each image is drawn with PIL from its own random stream ``default_rng((seed, index))``, so the same
-seed gives identical bytes and any single face can be redrawn alone.
+seed gives identical bytes and any single face can be redrawn alone. :func:`draw_face` takes every
+random draw before it draws anything, so ``face(seed, index, overrides={"Eyeglasses": 1})`` is the
+same face, same pose, light and noise, with only that attribute changed: the exact ground truth of
+an edit.
 
-Drawn attributes (the label says exactly what is drawn):
+Drawn attributes (the label says exactly what is drawn; rates are for 2,000 faces, seed 0):
 
-- Male: square, wider jaw and short hair; female faces are narrower ovals with long hair to the
-  shoulders. Facial hair only on men.
-- Hair colour: at most one of Black_Hair, Blond_Hair, Brown_Hair, Gray_Hair is 1; some faces have
-  auburn hair with none of the four. Gray hair is likelier on old faces.
-- Bald (men only): no hair at all, a bare skin dome with a highlight; Bald sets every hair colour,
-  Bangs, Receding_Hairline and Wearing_Hat to -1. A bald man's brows and facial hair are dark brown.
-- Bangs: a jagged fringe over the forehead down to the brows. Receding_Hairline: a high hairline with
-  bare temples; it excludes Bangs. Wearing_Hat: a hat over the hair line; it excludes Bald, Bangs
-  and Receding_Hairline (they would be hidden).
-- Bushy_Eyebrows: thick, long brows (thin ones otherwise); Arched_Eyebrows: arched thin brows.
-- Eyeglasses: thick dark frames round both eyes with a bridge and temples.
-- Mouth_Slightly_Open: a dark open mouth with teeth; Smiling: mouth corners curved up.
-- Mustache: a thick band above the mouth. No_Beard = -1: a full beard over the jaw and chin.
-- Pale_Skin: a very light skin tone, far from the other tones drawn.
-- Young = -1 (old): forehead lines, nasolabial folds, crow's feet; Bags_Under_Eyes only on old faces.
+- Male (46 %): square, wider jaw and short hair; women have narrower oval faces and long hair to
+  the shoulders. Facial hair, Bald and Receding_Hairline only on men; lipstick/make-up only on women.
+- Hair colour: at most one of Black_Hair, Blond_Hair, Brown_Hair, Gray_Hair is 1 (each 14-24 %);
+  the rest have auburn hair with none of the four. Gray hair is likelier on old faces.
+- Bald (17 %): no hair at all, a bare skin dome with a highlight. Bald sets every hair colour,
+  Bangs, Receding_Hairline and Wearing_Hat to -1; a bald man's brows and facial hair are dark brown.
+- Bangs (30 %): a jagged fringe with strands down to the brows. Receding_Hairline (~7 %): hair only
+  on the crown behind an M-shaped line, bare temples; it excludes Bangs. Wearing_Hat (~6 %): a hat
+  over the hair line; it excludes Bald, Bangs and Receding_Hairline (they would be hidden).
+- Bushy_Eyebrows (23 %): thick, long brows (thin lines otherwise); Arched_Eyebrows: arched thin
+  brows. Brows are always darker than the skin.
+- Eyeglasses (25 %): thick frames round both eyes with bridge, temples and a glare; dark frames on
+  light skin, light frames on dark skin.
+- Mouth_Slightly_Open (46 %): a dark open "O" with teeth; Smiling (45 %): a wide upturned mouth,
+  creases at its corners and crescent "smiling eyes" (open and smiling: a wide "D" with teeth).
+- Mustache (20 %): a thick chevron over the upper lip. No_Beard = -1 (21 %): a beard over jaw and
+  chin below the lower lip. Facial hair takes the hair colour, lightened or darkened when it would
+  be too close to the skin.
+- Pale_Skin (22 %): a very light skin tone, far from the five other tones drawn.
+- Young (50 %); old faces get forehead lines, nasolabial and marionette folds, crow's feet and
+  under-eye lines (dark on light skin, light on dark skin); Bags_Under_Eyes only on old faces.
 - Also drawn: Big_Nose, Narrow_Eyes, Rosy_Cheeks, Wearing_Lipstick (red lips), Heavy_Makeup
   (lipstick plus eye shadow), Wearing_Earrings, Wearing_Necklace, Wearing_Necktie, Blurry (a
-  Gaussian blur of the whole image).
+  Gaussian blur of the whole image, 4 %).
 
 Not drawn, always -1: 5_o_Clock_Shadow, Attractive, Big_Lips, Chubby, Double_Chin, Goatee,
 High_Cheekbones, Oval_Face, Pointy_Nose, Sideburns, Straight_Hair, Wavy_Hair.
 
 Nuisance variation, not labelled: face position (+-6 px) and size (+-10 %), skin tone, background
-colour, gradient and texture, eye colour, clothing colour, lighting direction and brightness,
+colour, blotches and stripes, eye colour, clothing colour, lighting direction and brightness,
 sensor noise and JPEG quality (75-95).
 """
 
@@ -43,7 +52,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -62,7 +71,7 @@ HAIR_COLOURS = {  # base RGB per hair attribute; "auburn" has no CelebA label
     "Black_Hair": (28, 24, 24),
     "Blond_Hair": (232, 196, 104),
     "Brown_Hair": (112, 66, 34),
-    "Gray_Hair": (178, 178, 182),
+    "Gray_Hair": (192, 192, 198),
     "auburn": (160, 62, 30),
 }
 PALE_SKIN = (250, 232, 222)
@@ -215,9 +224,14 @@ def draw_face(attrs: Dict[str, int], rng: np.random.Generator) -> Image.Image:
     hair_name = next((n for n in HAIR_COLOURS if n in attrs and on(n)), "auburn")
     hair = HAIR_COLOURS[hair_name]
     hair = _scale(hair, hair_gain)
-    hair_dark = _scale(hair, 0.7)
+    hair_dark = _scale(hair, 0.55)
+    hair_shine = _mix(hair, (255, 255, 255), 0.35)
     facial_hair = (60, 40, 28) if bald else (hair if hair_name != "Blond_Hair" else _scale(hair, 0.85))
+    if max(abs(a - b) for a, b in zip(facial_hair, skin)) < 60:  # keep facial hair apart from the skin
+        facial_hair = (_mix(facial_hair, (255, 255, 255), 0.5) if sum(skin) < 330
+                       else _scale(facial_hair, 0.55))
     brow_col = (48, 32, 24) if bald else _mix(hair, (25, 15, 10), 0.5 if hair_name != "Gray_Hair" else 0.25)
+    brow_col = tuple(min(b, int(0.5 * k)) for b, k in zip(brow_col, skin))  # always darker than the skin
 
     # shoulders, long hair behind, neck
     d.ellipse((cx - 90 * s, cy + 78 * s, cx + 90 * s, cy + 190 * s), fill=cloth)
@@ -271,10 +285,13 @@ def draw_face(attrs: Dict[str, int], rng: np.random.Generator) -> Image.Image:
             if cap:
                 m = [(cx + fw * 0.55, ft - 6 * s), (cx, ft + 8 * s), (cx - fw * 0.55, ft - 6 * s)]
                 d.polygon(cap[1:-1] + m, fill=hair)
+                d.line([cap[-2]] + m + [cap[1]], fill=hair_dark, width=lw, joint="curve")
         else:
             cap = _ellipse_cap(cx, cy - 6 * s, fw + 0.5, 50 * s + 0.5, hairline)
             if cap:
                 d.polygon(cap, fill=hair)
+                d.line((cap[0], cap[-1]), fill=hair_dark, width=lw)
+                d.arc((cx - fw * 0.6, ft - 1 * s, cx + fw * 0.6, hairline + 4 * s), 200, 340, fill=hair_shine, width=lw)
         if on("Bangs"):
             y0, y1 = hairline - 4 * s, ey - 15 * s
             pts = [(cx - fw * 0.92, y0)]
@@ -284,9 +301,10 @@ def draw_face(attrs: Dict[str, int], rng: np.random.Generator) -> Image.Image:
                 pts.append((x, y1 - (0 if k % 2 else 6 * s)))
             pts.append((cx + fw * 0.92, y0))
             d.polygon(pts, fill=hair)
-            for k in range(1, n):  # strands
+            d.line(pts[1:-1], fill=hair_dark, width=2)
+            for k in range(1, n):  # strands, alternately dark and shiny
                 x = cx - fw * 0.8 + k * (1.6 * fw / n)
-                d.line((x, y0 + 3 * s, x - 2 * s, y1 - 3 * s), fill=hair_dark, width=1)
+                d.line((x, y0 + 3 * s, x - 2 * s, y1 - 3 * s), fill=hair_dark if k % 2 else hair_shine, width=2)
 
     # wrinkles of old age: dark creases on light skin, light ones on dark skin (contrast at 64 px)
     dark_skin = sum(skin) / 3 < 125
@@ -332,6 +350,10 @@ def draw_face(attrs: Dict[str, int], rng: np.random.Generator) -> Image.Image:
         r = min(eh, 3.8 * s)
         d.ellipse((ex - r, ey - r, ex + r, ey + r), fill=iris)
         d.ellipse((ex - r / 2, ey - r / 2, ex + r / 2, ey + r / 2), fill=(10, 10, 10))
+        if on("Smiling"):  # smiling eyes: the lower lid pushed up into a crescent
+            d.chord((ex - 10 * s, ey - 1 * s, ex + 10 * s, ey + 2 * eh + 4 * s), 180, 360, fill=skin)
+            d.arc((ex - 10 * s, ey - 1 * s, ex + 10 * s, ey + 2 * eh + 4 * s), 195, 345,
+                  fill=_scale(skin, 0.55), width=2)
         by = ey - 12 * s
         if on("Bushy_Eyebrows"):  # thick, long, slightly raised at the outer end
             d.polygon([(ex - side * 15 * s, by + 4 * s), (ex - side * 14 * s, by - 4 * s),
@@ -347,16 +369,21 @@ def draw_face(attrs: Dict[str, int], rng: np.random.Generator) -> Image.Image:
     d.line((cx - nw * 0.6, cy + 18 * s, cx + nw * 0.6, cy + 18 * s), fill=_scale(skin, 0.6), width=2)
 
     # mouth: closed line / closed smile (U) / open "O" / open smile (D with teeth)
-    lips = (196, 24, 54) if on("Wearing_Lipstick") else _mix(_scale(skin, 0.75), (170, 60, 60), 0.35)
+    lips = (196, 24, 54) if on("Wearing_Lipstick") else _mix(_scale(skin, 0.6), (150, 40, 50), 0.4)
+    if on("Smiling"):  # smile creases at the mouth corners
+        crease = _mix(skin, (255, 236, 220), 0.45) if dark_skin else _scale(skin, 0.55)
+        for side in (-1, 1):
+            d.arc((cx + side * 20 * s - 5 * s, my - 8 * s, cx + side * 20 * s + 5 * s, my + 6 * s),
+                  270 if side > 0 else 90, 90 if side > 0 else 270, fill=crease, width=lw)
     inside = (70, 15, 25)
     if on("Mouth_Slightly_Open") and on("Smiling"):
-        d.chord((cx - 17 * s, my - 12 * s, cx + 17 * s, my + 12 * s), 0, 180, fill=inside, outline=lips, width=lw)
-        d.rectangle((cx - 12 * s, my + 1 * s, cx + 12 * s, my + 5 * s), fill=(245, 245, 245))
+        d.chord((cx - 19 * s, my - 13 * s, cx + 19 * s, my + 13 * s), 0, 180, fill=inside, outline=lips, width=lw)
+        d.rectangle((cx - 14 * s, my + 1 * s, cx + 14 * s, my + 5 * s), fill=(245, 245, 245))
     elif on("Mouth_Slightly_Open"):
-        d.ellipse((cx - 9 * s, my - 6 * s, cx + 9 * s, my + 10 * s), fill=inside, outline=lips, width=lw)
-        d.rectangle((cx - 5 * s, my - 4 * s, cx + 5 * s, my - 2 * s), fill=(245, 245, 245))
+        d.ellipse((cx - 10 * s, my - 7 * s, cx + 10 * s, my + 12 * s), fill=inside, outline=lips, width=lw)
+        d.rectangle((cx - 6 * s, my - 5 * s, cx + 6 * s, my - 2 * s), fill=(245, 245, 245))
     elif on("Smiling"):
-        d.arc((cx - 17 * s, my - 14 * s, cx + 17 * s, my + 4 * s), 15, 165, fill=lips, width=lw + 2)
+        d.arc((cx - 19 * s, my - 16 * s, cx + 19 * s, my + 5 * s), 15, 165, fill=lips, width=lw + 3)
     else:
         d.line((cx - 12 * s, my, cx + 12 * s, my), fill=lips, width=lw + 1)
     if on("Mustache"):  # a thick chevron over the upper lip with drooping ends
@@ -400,10 +427,19 @@ def encode_jpeg(img: Image.Image, rng: np.random.Generator) -> bytes:
     return buf.getvalue()
 
 
-def face(seed: int, index: int):
-    """Attributes, image and JPEG bytes of face ``index`` (0-based) for ``seed``."""
+def face(seed: int, index: int, overrides: Optional[Dict[str, int]] = None):
+    """Attributes, image and JPEG bytes of face ``index`` (0-based) for ``seed``.
+
+    ``overrides`` (name -> +1/-1) redraws the same face with those labels changed; the caller
+    keeps them consistent (e.g. one hair colour).
+    """
     rng = np.random.default_rng((seed, index))
     attrs = sample_attributes(rng)
+    if overrides:
+        unknown = sorted(set(overrides) - set(ATTRIBUTE_NAMES))
+        if unknown:
+            raise UserError(f"unknown attribute(s) {', '.join(unknown)}; valid names: {', '.join(ATTRIBUTE_NAMES)}")
+        attrs.update({name: 1 if value == 1 else -1 for name, value in overrides.items()})
     img = draw_face(attrs, rng)
     return attrs, img, encode_jpeg(img, rng)
 
@@ -419,9 +455,18 @@ def generate(out, num: int, seed: int = 0, progress: bool = False) -> str:
         raise UserError(f"--num must be at least 1, got {num}")
     if num > 999_999:
         raise UserError(f"--num must be at most 999999 (6-digit CelebA file names), got {num}")
+    if seed < 0:
+        raise UserError(f"--seed must be 0 or more, got {seed}")
     out = os.fspath(out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise UserError(f"output path exists and is not a folder: {out}")
+    try:
+        return _generate(out, num, seed, progress)
+    except OSError as exc:
+        raise UserError(f"cannot write under {out}: {exc.strerror or exc} ({exc.filename or out})") from None
+
+
+def _generate(out: str, num: int, seed: int, progress: bool) -> str:
     img_dir = os.path.join(out, "img_align_celeba")
     os.makedirs(img_dir, exist_ok=True)
     rows: List[str] = []
@@ -433,15 +478,21 @@ def generate(out, num: int, seed: int = 0, progress: bool = False) -> str:
     for i in it:
         attrs, _, data = face(seed, i)
         name = f"{i + 1:06d}.jpg"
-        with open(os.path.join(img_dir, name), "wb") as f:
-            f.write(data)
+        _write_atomic(os.path.join(img_dir, name), data)
         rows.append(name + " " + " ".join(f"{attrs[n]:2d}" for n in ATTRIBUTE_NAMES))
         parts.append(f"{name} {_partition(i, num)}")
-    with open(os.path.join(out, "list_attr_celeba.txt"), "w") as f:
-        f.write(f"{num}\n" + " ".join(ATTRIBUTE_NAMES) + " \n" + "\n".join(rows) + "\n")
-    with open(os.path.join(out, "list_eval_partition.txt"), "w") as f:
-        f.write("\n".join(parts) + "\n")
+    header = f"{num}\n" + " ".join(ATTRIBUTE_NAMES) + " \n"
+    _write_atomic(os.path.join(out, "list_attr_celeba.txt"), (header + "\n".join(rows) + "\n").encode())
+    _write_atomic(os.path.join(out, "list_eval_partition.txt"), ("\n".join(parts) + "\n").encode())
     return out
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    """Write via a temporary name and rename, so a reader never sees half a file."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
 
 
 # ---- the labelled grid for the README ------------------------------------------------------------
@@ -504,15 +555,19 @@ def save_grid(out, seed: int = 0, count: int = 16, ncol: int = 4, tile_width: in
         for j, line in enumerate(lines[:3]):
             d.text((x + 3, y + th + 2 + 13 * j), line, fill=(0, 0, 0), font=font)
     out = os.fspath(out)
-    if os.path.dirname(out):
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-    sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    try:
+        if os.path.dirname(out):
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+        sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    except (OSError, ValueError) as exc:  # ValueError: unknown image extension
+        raise UserError(f"cannot write the grid to {out}: {exc}") from None
     return out
 
 
 # ---- registry hooks ---------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "example: python -m common_tools.synthetic faces --out runs/data/synthfaces --num 2000 --seed 0"
     parser.add_argument("--out", required=True, help="output folder (img_align_celeba/ and the two lists)")
     parser.add_argument("--num", type=int, default=2000, help="number of faces (default 2000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; same seed -> same bytes")
@@ -520,6 +575,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "example: python -m common_tools.synthetic faces-grid --out docs/images/synthfaces_grid.png"
     parser.add_argument("--out", required=True, help="PNG file to write")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the faces")
     parser.add_argument("--count", type=int, default=16, help="number of faces (default 16)")

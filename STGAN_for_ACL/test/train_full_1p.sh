@@ -1,0 +1,31 @@
+#!/bin/bash
+# ModelZoo full training: the paper schedule (200 epochs, lr/10 after 100), resumes after a kill;
+# result file from train_log.jsonl, then the single-mode test and PSNR/SSIM.
+#   bash test/train_full_1p.sh --data_path=/data/celeba [--epochs=200]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+Network="STGAN_ID1473_for_ACL"; RankSize=1; BatchSize=32; ASCEND_DEVICE_ID=${ASCEND_DEVICE_ID:-0}
+data_dir=""; epochs=200; device_type=${DEVICE_TYPE:-cpu}
+for arg in "$@"; do
+  case $arg in
+    --data_path=*|--data_dir=*) data_dir=${arg#*=} ;;
+    --epochs=*) epochs=${arg#*=} ;;
+    --device_type=*) device_type=${arg#*=} ;;
+    *) echo "error: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+if [ -z "$data_dir" ]; then echo "error: --data_path=<CelebA folder> is required" >&2; exit 2; fi
+out="test/output/$ASCEND_DEVICE_ID"; mkdir -p "$out"
+exp="full_bs${BatchSize}"
+start=$(date +%s)
+"$PYTHON" train.py --preset paper --experiment_name "$exp" --output_root "$out" --data_dir "$data_dir" \
+  --epochs "$epochs" --lr_decay_epoch $((epochs / 2)) > "$out/train_${ASCEND_DEVICE_ID}.log" 2>&1
+rc=$?
+end=$(date +%s)
+if [ $rc -ne 0 ]; then tail -3 "$out/train_${ASCEND_DEVICE_ID}.log" >&2; exit $rc; fi
+"$PYTHON" test.py --experiment_name "$exp" --output_root "$out" --data_dir "$data_dir" >> "$out/train_${ASCEND_DEVICE_ID}.log" 2>&1
+"$PYTHON" psnr_ssim.py --experiment_name "$exp" --output_root "$out" --img_dir "$out/$exp/sample_testing"
+"$PYTHON" -m common_tools.modelzoo --log "$out/$exp/train_log.jsonl" --network "$Network" \
+  --batch_size "$BatchSize" --rank_size "$RankSize" --device_type "$device_type" --case acc \
+  --out_dir "$out" --loss_key g_loss --e2e_seconds $((end - start))

@@ -1,0 +1,130 @@
+"""The attribute classifier: architecture, editing accuracy, and train -> save -> load -> ensure."""
+
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from common_tools.errors import UserError
+from common_tools.metrics import attr_classifier as ac
+
+
+def expected_params(k, size):
+    n, cin = 0, 3
+    for w in ac.WIDTHS:
+        n += 9 * cin * w + 4 * w + 9 * w * w + 4 * w  # convs without bias, BN gamma/beta/mean/var
+        cin = w
+    flat = (size // 32) ** 2 * 256
+    return n + flat * 512 + 512 + 512 * k + k
+
+
+@pytest.mark.parametrize("k,size", [(13, 128), (3, 64)])
+def test_architecture(k, size):
+    model = ac.build_classifier(k, size)
+    assert model.count_params() == expected_params(k, size)
+    assert model.output_shape == (None, k)
+    assert model.get_layer("features").output.shape[-1] == 512
+
+
+def test_bad_image_size_is_a_user_error():
+    with pytest.raises(UserError, match="multiple of 32"):
+        ac.build_classifier(3, 48)
+
+
+def test_editing_accuracy_counts_by_hand():
+    attrs = ["A", "B", "C"]
+    src = np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 1, 0]])
+    idx = np.array([0, 0, 1, 2])
+    tgt = src.copy()
+    tgt[np.arange(4), idx] = 1 - src[np.arange(4), idx]
+    pred = np.array([[1, 1, 1],   # A flipped: success; B changed
+                     [0, 1, 0],   # A not flipped: failure; nothing else changed
+                     [1, 1, 0],   # B flipped: success
+                     [1, 1, 1]],  # C flipped: success
+                    float)
+    # the classifier knows the columns in another order; they are matched by name
+    order = ["C", "A", "B"]
+    clf = SimpleNamespace(attrs=order, predict=lambda x: pred[:, [attrs.index(a) for a in order]] * 0.8 + 0.1)
+    out = ac.editing_accuracy(clf, np.zeros((4, 8, 8, 3)), tgt, src, idx, attrs)
+    assert out["per_attribute"] == {"A": 0.5, "B": 1.0, "C": 1.0}
+    assert out["mean"] == pytest.approx(2.5 / 3)
+    assert out["overall"] == 0.75
+    assert out["others_changed"] == pytest.approx(1 / 8)
+    assert out["others_changed_per_attribute"]["B"] == pytest.approx(1 / 3)
+    # labels given as +-1 mean the same
+    out2 = ac.editing_accuracy(clf, np.zeros((4, 8, 8, 3)), tgt * 2 - 1, src * 2 - 1, idx, attrs)
+    assert out2["per_attribute"] == out["per_attribute"]
+    with pytest.raises(UserError, match="same count"):
+        ac.editing_accuracy(clf, np.zeros((3, 8, 8, 3)), tgt, src, idx, attrs)
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    from common_tools.synthetic import faces
+
+    return faces.generate(tmp_path_factory.mktemp("synthfaces"), num=40, seed=0)
+
+
+ATTRS = ["Male", "Eyeglasses", "Bangs"]
+
+
+def test_train_save_load_ensure(faces, tmp_path, monkeypatch):
+    out = str(tmp_path / "clf")
+    ac.train_classifier(faces, ATTRS, out, image_size=32, steps=2, batch_size=8, verbose=0)
+    meta = json.load(open(os.path.join(out, ac.META_FILE)))
+    assert meta["attrs"] == ATTRS and meta["image_size"] == 32 and meta["preset"] == "stgan"
+    assert set(meta["test_accuracy"]["per_attribute"]) == set(ATTRS) and meta["test_accuracy"]["n"] == 4
+
+    clf = ac.AttributeClassifier.load(out)
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 64, 64, 3)).astype(np.float32)  # resized to 32
+    p = clf.predict(x)
+    assert p.shape == (3, 3) and ((p > 0) & (p < 1)).all()
+    assert clf.features(x).shape == (3, 512)
+    assert clf.accuracy(x, (p > 0.5).astype(int))["mean"] == 1.0
+    with pytest.raises(UserError, match=r"in \[-1, 1\]"):
+        clf.predict(x * 200)
+
+    with pytest.warns(UserWarning):
+        assert abs(ac.domain_fid(clf, x, x)) < 1e-6
+
+    # same attrs, size and data: loaded, not retrained
+    def no_training(*a, **k):
+        raise AssertionError("should have loaded the existing classifier")
+
+    monkeypatch.setattr(ac, "train_classifier", no_training)
+    assert ac.ensure_classifier(faces, ATTRS, out, image_size=32).attrs == ATTRS
+    # other attributes: trained again
+    with pytest.raises(AssertionError, match="existing"):
+        ac.ensure_classifier(faces, ["Male"], out, image_size=32)
+
+
+def test_ensure_takes_over_a_stale_lock_and_waits_for_a_live_one(faces, tmp_path, monkeypatch):
+    out = tmp_path / "clf"
+    out.mkdir()
+    calls = []
+    monkeypatch.setattr(ac, "train_classifier", lambda *a, **k: calls.append(k) or str(out))
+    monkeypatch.setattr(ac.AttributeClassifier, "load", classmethod(lambda cls, d: "loaded"))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (out / ac.LOCK_FILE).write_text(str(dead.pid))  # its trainer died
+    monkeypatch.setattr(ac, "_read_meta", lambda d: None if not calls else {
+        "attrs": ["Male"], "image_size": 32, "data": ac._data_fingerprint(faces), "preset": "stgan", "split": "stgan"})
+    assert ac.ensure_classifier(faces, ["Male"], str(out), image_size=32) == "loaded"
+    assert calls and calls[0]["steps"] == ac.DEMO_STEPS and not (out / ac.LOCK_FILE).exists()
+
+    calls.clear()
+    (out / ac.LOCK_FILE).write_text(str(os.getpid()))  # alive: someone is training right now
+    with pytest.raises(UserError, match="gave up waiting"):
+        ac.ensure_classifier(faces, ["Male"], str(out), image_size=32, wait_s=0)
+    assert not calls
+
+
+def test_missing_data_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="list_attr_celeba.txt"):
+        ac.train_classifier(str(tmp_path), ATTRS, str(tmp_path / "out"))
+    with pytest.raises(UserError, match="no trained attribute classifier"):
+        ac.AttributeClassifier.load(str(tmp_path))
