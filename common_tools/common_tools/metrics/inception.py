@@ -139,8 +139,9 @@ class FIDInception:
 _cache: dict[str, FIDInception] = {}
 
 
-def load_inception(npz_path: str | None = None, allow_fetch: bool = False) -> FIDInception:
-    """The network with the converted weights (built once per process)."""
+def load_inception(npz_path: str | None = None, allow_fetch: bool = True) -> FIDInception:
+    """The network with the converted weights (built once per process); fetched on first use if
+    missing, and a UserError saying to run `make weights` when that fails."""
     from common_tools.metrics import weights as W
 
     path = npz_path or W.weights_path()

@@ -98,7 +98,8 @@ def _nchw(images, what: str) -> np.ndarray:
     if x.ndim != 4 or x.shape[-1] != 3:
         raise UserError(f"SWD {what}: expected [N, H, W, 3] images, got shape {x.shape}")
     if x.shape[1] != x.shape[2] or x.shape[1] < 16:
-        raise UserError(f"SWD {what}: expected square images of at least 16x16, got {x.shape[1]}x{x.shape[2]}")
+        raise UserError(f"SWD {what}: expected square images of at least 16x16, got {x.shape[2]}x{x.shape[1]} "
+                        "(bring the reals to the generator's resolution first, as the PGGAN metric does)")
     return np.float32(x).transpose(0, 3, 1, 2)
 
 
