@@ -31,7 +31,7 @@ def _cfg(quick: bool, img_size: int, batch: int):
     from stgan.config import STGANConfig
 
     if quick:
-        return STGANConfig.tiny(batch_size=batch)
+        return STGANConfig.tiny(batch_size=batch, img_size=min(img_size, 64))
     return STGANConfig.paper(img_size=img_size, batch_size=batch)
 
 

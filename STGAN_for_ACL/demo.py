@@ -40,14 +40,13 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     import numpy as np
 
-    from common_tools import binio, celeba
+    from common_tools import binio
     from common_tools import export as ct_export
     from common_tools.grids import save_png
     from common_tools.logging import progress
     from common_tools.metrics.attr_classifier import ensure_classifier
     from common_tools.metrics.psnr_ssim import psnr_ssim_batch
     from common_tools.runner import run_folder
-    from stgan import data as data_lib
     from stgan import export, offline
     from stgan import test as test_lib
     from stgan.config import STGANConfig
@@ -74,7 +73,8 @@ def main(argv=None):
     cfg = STGANConfig.demo(**({"epochs": args.epochs} if args.epochs else {}))
     summary = train(cfg, args.data_dir, out, log_every=50)
     if summary["status"] != "done":
-        raise SystemExit(f"error: training stopped ({summary['status']}); see {exp}/train_log.jsonl")
+        from common_tools.errors import UserError
+        raise UserError(f"demo training stopped ({summary['status']}); see {exp}/train_log.jsonl")
     shutil.copy(os.path.join(exp, "train_log.jsonl"), os.path.join(out, "train_log.jsonl"))
     done("train")
 
@@ -109,6 +109,7 @@ def main(argv=None):
 
     inputs = ",".join(os.path.join(bin_dir, k) for k in export.INPUTS)
     t_run = time.time()
+    shutil.rmtree(os.path.join(exp, "msame_out"), ignore_errors=True)  # ~70 MB per run at 64 px
     out_dir = run_folder(onnx, inputs, output=os.path.join(exp, "msame_out"), log=lambda s: None)
     runner_ms = 1000 * (time.time() - t_run) / n_samples
     done("runner")
@@ -153,7 +154,7 @@ def main(argv=None):
     shutil.rmtree(stack_dir)
     clf_acc = (clf.meta.get("test_accuracy") or {}).get("mean")
     numbers = {
-        "iterations": summary["total"], "epochs": cfg.epochs, "train_seconds": timings["train"],
+        "iterations": summary["total"], "epochs": cfg.epochs, "train_seconds_this_run": timings["train"],
         "psnr_db": round(quality["psnr"], 2), "ssim": round(quality["ssim"], 4), "psnr_ssim_images": quality["n"],
         "attribute_accuracy_mean": round(accuracy["mean"], 4),
         "attribute_accuracy": {a: round(v, 4) for a, v in accuracy["per_attribute"].items()},

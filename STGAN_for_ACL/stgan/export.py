@@ -53,6 +53,12 @@ def _drop_return_identity(graph_def):
 def freeze_generator(G, cfg):
     """Frozen GraphDef of the offline model."""
     graph_def = _drop_return_identity(ct_export.freeze(serving_function(G, cfg)))
+    # placeholders first, in the card's order, so tools that list inputs (ATC's --input_shape built
+    # by common_tools.atc) read input1;input2;input3
+    order = {name: i for i, name in enumerate(INPUTS)}
+    nodes = sorted(graph_def.node, key=lambda n: order.get(n.name, len(INPUTS)))
+    del graph_def.node[:]
+    graph_def.node.extend(nodes)
     names = {n.name for n in graph_def.node}
     missing = [n for n in (*INPUTS, OUTPUT) if n not in names]
     if missing:  # a TF/Keras change renamed a node the card's ATC command relies on

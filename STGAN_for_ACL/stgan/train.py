@@ -11,14 +11,14 @@ Layout of one experiment (the card's):
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from common_tools import celeba
-from common_tools.checkpoint import CheckpointKeeper
+from common_tools.checkpoint import CheckpointKeeper, latest_checkpoint
 from common_tools.errors import UserError
 from common_tools.grids import hstack_with_gap, save_png
 from common_tools.logging import StepLogger
@@ -90,7 +90,6 @@ def _resolve_config(cfg: STGANConfig, exp_dir: str, has_checkpoint: bool) -> STG
         print(f"note: resuming {exp_dir} with its saved config; ignoring changed field(s) "
               f"{', '.join(changed)} (use a new --experiment_name to train a different model)")
     keep = {k: getattr(cfg, k) for k in RESUMABLE_CHANGES}
-    import dataclasses
     return dataclasses.replace(saved, **keep)
 
 
@@ -107,7 +106,6 @@ def train(cfg: STGANConfig, data_dir: str, output_root: str, log_every: int = 10
     step_fn = step_fn or step_lib.train_step
     exp_dir = experiment_dir(output_root, cfg.experiment_name)
     ckpt_dir = os.path.join(exp_dir, "checkpoints")
-    from common_tools.checkpoint import latest_checkpoint
     cfg = _resolve_config(cfg, exp_dir, latest_checkpoint(ckpt_dir) is not None)
     print_config(cfg)
 
@@ -115,12 +113,6 @@ def train(cfg: STGANConfig, data_dir: str, output_root: str, log_every: int = 10
     val_split = load_split(data_dir, cfg.atts, "val")
     if not val_split.files:
         val_split = load_split(data_dir, cfg.atts, "test")
-    per_iter = cfg.batch_size * (cfg.n_d + 1)
-    it_per_epoch = len(train_split.files) // per_iter
-    if it_per_epoch < 1:
-        raise UserError(f"{data_dir}: {len(train_split.files)} training images are fewer than one "
-                        f"iteration needs (batch_size {cfg.batch_size} x (n_d {cfg.n_d} + 1) = {per_iter})")
-    total = cfg.epochs * it_per_epoch
 
     tf.random.set_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -141,6 +133,13 @@ def train(cfg: STGANConfig, data_dir: str, output_root: str, log_every: int = 10
         print(f"skipped {len(skipped)} unreadable training image(s): "
               + ", ".join(f"{n} ({reasons.get(n, 'unreadable')})" for n in skipped[:10])
               + (" ..." if len(skipped) > 10 else ""))
+    per_iter = cfg.batch_size * (cfg.n_d + 1)
+    n_train = len(train_split.files) - len(skipped)
+    it_per_epoch = n_train // per_iter
+    if it_per_epoch < 1:
+        raise UserError(f"{data_dir}: {n_train} readable training images are fewer than one "
+                        f"iteration needs (batch_size {cfg.batch_size} x (n_d {cfg.n_d} + 1) = {per_iter})")
+    total = cfg.epochs * it_per_epoch
     batches = iter(dataset)
     n_sample = min(cfg.n_sample, len(val_split.files))
     xs = celeba.load_images(val_split.image_dir, val_split.files[:n_sample], preset="stgan",

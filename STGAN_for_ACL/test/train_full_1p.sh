@@ -1,7 +1,7 @@
 #!/bin/bash
 # ModelZoo full training: the paper schedule (200 epochs, lr/10 after 100), resumes after a kill;
 # result file from train_log.jsonl, then the single-mode test and PSNR/SSIM.
-#   bash test/train_full_1p.sh --data_path=/data/celeba [--epochs=200]
+#   bash test/train_full_1p.sh --data_path=/data/celeba [--epochs=200]   (resumes when run again)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

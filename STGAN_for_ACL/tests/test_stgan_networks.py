@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from stgan.config import STGANConfig
-from stgan.networks import Discriminator, Generator, build_networks, count_params
+from stgan.networks import Generator, build_networks, count_params
 
 
 def _trainable(model):

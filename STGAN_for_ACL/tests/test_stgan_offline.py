@@ -43,6 +43,10 @@ def test_frozen_graph_names_match_the_card(exported):
     assert nodes["output"].op == "Tanh"
     assert not any("output" in [i.split(":")[0] for i in n.input] for n in graph.node)  # output is the sink
     assert nodes["diff"].op == "Sub" and list(nodes["diff"].input) == ["input2", "input3"]
+    # the card's ATC command comes out of the .pb unchanged (input order included)
+    from common_tools.atc import build_atc_command
+    cmd = build_atc_command(pb, "om_model/STGAN", "Ascend910")
+    assert "--input_shape=input1:1,32,32,3;input2:1,13;input3:1,13" in cmd and "--framework=3" in cmd
 
 
 def test_img2bin_runner_bin2img_equal_online(exported, faces_dir):

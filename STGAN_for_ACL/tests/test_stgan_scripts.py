@@ -122,7 +122,7 @@ def test_resume_after_sigkill(faces_dir, tmp_path):
     saved = json.loads(state_file.read_text())["step"]
     assert saved >= 2
     args[args.index("--epochs") + 1] = saved + 2  # 2 iterations per epoch: finish 4 more iterations
-    done = run(*[str(a) for a in args[:1]], *args[1:])
+    done = run("train.py", *args[1:])
     assert f"at iteration {saved}" in done.stdout
     records = [json.loads(line) for line in (tmp_path / "k" / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == list(range(1, 2 * (saved + 2) + 1))

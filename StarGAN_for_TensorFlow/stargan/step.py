@@ -64,13 +64,13 @@ class TrainStep:
         cfg, G, D = self.cfg, self.G, self.D
         n = tf.shape(x_real)[0]
         alpha = self.rng.uniform([n, 1, 1, 1], dtype=x_real.dtype)
+        x_fake = tf.cast(G(x_real, c_trg), x_real.dtype)       # no gradient to G here
         with tf.GradientTape() as tape:
-            out_src, out_cls = D(x_real)
-            out_src = tf.cast(out_src, tf.float32)
-            d_loss_cls = losses.classification_loss(tf.cast(out_cls, tf.float32), c_org)
-            x_fake = tf.stop_gradient(tf.cast(G(x_real, c_trg), x_real.dtype))
-            fake_src, _ = D(x_fake)
-            fake_src = tf.cast(fake_src, tf.float32)
+            # real and fake through D as one batch: one pass instead of two (D has no batch norm)
+            src, cls = D(tf.concat([x_real, x_fake], axis=0))
+            out_src, fake_src = tf.split(tf.cast(src, tf.float32), 2, axis=0)
+            out_cls = tf.cast(cls[:n], tf.float32)
+            d_loss_cls = losses.classification_loss(out_cls, c_org)
             d_loss_adv = losses.d_adversarial_loss(out_src, fake_src)
             x_hat = alpha * x_real + (1.0 - alpha) * x_fake
             with tf.GradientTape() as gp_tape:

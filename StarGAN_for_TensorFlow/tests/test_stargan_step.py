@@ -90,3 +90,20 @@ def test_nan_hook_makes_losses_non_finite(batch):
     step = TrainStep(cfg, build_generator(cfg), build_discriminator(cfg))
     out = step(*batch, iteration=0)
     assert not np.isfinite(out["loss/D"])
+
+
+def test_mixed_precision_step_is_finite(batch):
+    """The CPU mixed policy (bfloat16 compute, float32 weights) runs the same step."""
+    import keras
+
+    from common_tools.device import set_mixed_precision
+
+    try:
+        assert set_mixed_precision(True, "cpu") == "mixed_bfloat16"
+        cfg = StarGANConfig.tiny().replace(mixed_precision=True)
+        G, D = build_generator(cfg), build_discriminator(cfg)
+        assert G.compute_dtype == "bfloat16" and G.trainable_variables[0].dtype == "float32"
+        out = TrainStep(cfg, G, D)(*batch, iteration=1)
+        assert "loss/G" in out and all(np.isfinite(v) for v in out.values())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

@@ -206,7 +206,8 @@ def _split_indices(table, data_root: str, split: str) -> tuple[np.ndarray, np.nd
 
     files = list(table.files)
     if split == "stargan":
-        parts = celeba.stargan_split(len(files))
+        # the reference's 1,999 test images; a tenth of a smaller folder (e.g. SynthFaces)
+        parts = celeba.stargan_split(len(files), n_test=min(1999, len(files) // 10))
     elif split == "stgan":
         partition = os.path.join(data_root, "list_eval_partition.txt")
         parts = celeba.stgan_split(files, partition if os.path.isfile(partition) else None)
