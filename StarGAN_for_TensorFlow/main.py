@@ -21,7 +21,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from common_tools import runs                                    # noqa: E402
-from common_tools.device import add_device_args, select_device, set_mixed_precision  # noqa: E402
+from common_tools.device import (add_device_args, npu_precision_mode, select_device,  # noqa: E402
+                                 set_mixed_precision)
 from common_tools.errors import run_cli                          # noqa: E402
 
 from stargan.config import PRESETS, StarGANConfig                # noqa: E402
@@ -88,7 +89,8 @@ def main(argv=None) -> int:
         if args.dry_run:
             runs.print_config(cfg)
             return 0
-        device = select_device(args.device, precision_mode=args.precision_mode)
+        device = select_device(args.device,
+                               precision_mode=npu_precision_mode(cfg.mixed_precision, args.precision_mode))
         set_mixed_precision(cfg.mixed_precision, device, args.precision_mode)
         from stargan.train import train
 

@@ -176,6 +176,32 @@ def _check_built(trackables: dict) -> None:
                              "once / opt.build(model.trainable_variables)); Keras 3 would skip it")
 
 
+def _check_tracked(checkpoint, trackables: dict) -> None:
+    """Refuse a checkpoint that would silently miss variables of a model it was given.
+
+    Keras 3 layers kept in a plain Python list are invisible to ``tf.train.Checkpoint``: their
+    weights would be neither saved nor restored, and nothing else would complain.
+    """
+    import tensorflow as tf
+
+    reachable = set()
+    for obj in tf.train.TrackableView(checkpoint).descendants():
+        reachable.add(id(obj))
+        if hasattr(obj, "value") and isinstance(getattr(obj, "value", None), tf.Variable):
+            reachable.add(id(obj.value))
+    for key, obj in trackables.items():
+        variables = getattr(obj, "variables", None)
+        if not isinstance(variables, (list, tuple)):
+            continue
+        missing = [v for v in variables if id(v) not in reachable]
+        if missing:
+            names = ", ".join(getattr(v, "path", getattr(v, "name", "?")) for v in missing[:3])
+            raise ValueError(
+                f"the checkpoint would miss {len(missing)} of {len(variables)} variables of "
+                f"{key!r} (e.g. {names}): keep sub-layers as attributes, not in plain lists, or "
+                f"pass the variables as a dict")
+
+
 def _read(checkpoint, prefix: str, partial: bool) -> None:
     import tensorflow as tf
 
@@ -238,6 +264,7 @@ class CheckpointKeeper:
         self.checkpoint = tf.train.Checkpoint(step=self._step, **trackables)
         state = _read_state(self.directory) or {}
         self._all = [n for n in state.get("all", []) if isinstance(n, str)]
+        self._tracked_checked = False
 
     @property
     def step(self) -> int:
@@ -259,6 +286,9 @@ class CheckpointKeeper:
         base = name or f"{self.prefix}-{step}"
         if os.sep in base or (os.altsep and os.altsep in base):
             raise ValueError(f"checkpoint name must be a file name, not a path: {base!r}")
+        if not self._tracked_checked:
+            _check_tracked(self.checkpoint, self.trackables)
+            self._tracked_checked = True
         self._step.assign(step)
         path = self.checkpoint.write(os.path.join(self.directory, base))
         atomic_write_text(path + RNG_SUFFIX, json.dumps(_rng_state()))
@@ -296,6 +326,7 @@ class CheckpointKeeper:
         else:
             prefix = find_checkpoint(path, base_dir=self.directory)
         _check_built(self.trackables)
+        _check_tracked(self.checkpoint, self.trackables)
         _read(self.checkpoint, prefix, partial=False)
         _restore_rng_sidecar(prefix)
         return self.step

@@ -187,3 +187,32 @@ def test_sigkill_then_rerun_resumes(tmp_path):
     after = _steps_and_losses(log)
     redone = range(start + 1, killed_at + 1)
     np.testing.assert_allclose([after[s] for s in redone], [before[s] for s in redone], rtol=1e-6)
+
+
+def test_layers_in_a_plain_list_are_refused_not_silently_dropped(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from common_tools.checkpoint import CheckpointKeeper
+
+    class ListModel(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [keras.layers.Dense(3), keras.layers.Dense(4)]   # invisible to TF tracking
+            self.head = keras.layers.Dense(2)
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.head(x)
+
+    model = ListModel()
+    model(tf.zeros([1, 5]))
+    keeper = CheckpointKeeper(tmp_path / "ck", G=model)
+    with pytest.raises(ValueError, match="would miss 4 of 6 variables of 'G'"):
+        keeper.save(1)
+    assert not list((tmp_path / "ck").glob("*.index"))
+    # the same weights passed as a dict are tracked, so that works
+    named = {v.path.replace("/", "__"): v for v in model.variables}
+    CheckpointKeeper(tmp_path / "ok", G=named).save(1)
+    assert (tmp_path / "ok" / "model-1.index").exists()
