@@ -57,19 +57,17 @@ test: setup
 	$(PY) -m pytest -q
 
 demo: setup
-	@for m in $(MODELS); do \
-	  $(MAKE) --no-print-directory -C $(dir_$$m) demo PYTHON=$(PY) OUT=$(RUNS)/demo/$$m || exit 1; \
-	done
+	@$(foreach m,$(MODELS),$(MAKE) --no-print-directory -C $(dir_$(m)) demo PYTHON=$(PY) OUT=$(RUNS)/demo/$(m) && ) true
 	@$(PY) -m common_tools.report $(RUNS)/demo
 	@echo "demo: open $(RUNS)/demo/index.html"
 
 # ---- figures ------------------------------------------------------------------------------------
+BENCH_MODELS = $(if $(MODEL),$(filter-out common,$(MODEL)),$(MODELS))
+
 bench: setup
 	@if [ -z "$(MODEL)" ] || [ "$(MODEL)" = common ]; then $(PY) -m common_tools.benchmarks --out $(RUNS)/bench; fi
-	@for m in $(if $(MODEL),$(filter-out common,$(MODEL)),$(MODELS)); do \
-	  $(MAKE) --no-print-directory check-model MODEL=$$m || exit 1; \
-	  $(MAKE) --no-print-directory -C $(dir_$$m) bench PYTHON=$(PY) OUT=$(RUNS)/bench || exit 1; \
-	done
+	@$(foreach m,$(BENCH_MODELS),$(MAKE) --no-print-directory check-model MODEL=$(m) && \
+	  $(MAKE) --no-print-directory -C $(dir_$(m)) bench PYTHON=$(PY) OUT=$(RUNS)/bench && ) true
 
 weights: setup
 	$(PY) -m common_tools.metrics.weights fetch

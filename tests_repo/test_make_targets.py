@@ -43,3 +43,11 @@ def test_second_setup_is_a_no_op():
     # `make test` ran setup before pytest started, so the stamp must be up to date now
     result = subprocess.run(["make", "-q", "setup"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, "make setup would run again: " + result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("target,folder", [("demo", "StarGAN_for_TensorFlow"), ("demo", "STGAN_for_ACL"),
+                                           ("bench", "StarGAN_for_TensorFlow"), ("bench", "STGAN_for_ACL")])
+def test_demo_and_bench_reach_every_model_folder(target, folder):
+    result = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"-C {folder} {target} " in result.stdout, result.stdout
