@@ -84,7 +84,8 @@ onnx om infer: check-model setup
 bundle: check-model
 	@mkdir -p dist
 	tar czf dist/$(dir_$(MODEL)).tar.gz --exclude='__pycache__' --exclude='*.egg-info' \
-	  --exclude='test/output' $(dir_$(MODEL)) common_tools
+	  --exclude='test/output' --exclude='$(dir_$(MODEL))/output' --exclude='$(dir_$(MODEL))/logs' \
+	  $(dir_$(MODEL)) common_tools
 	@echo "bundle: dist/$(dir_$(MODEL)).tar.gz  (in the container: tar xzf it, pip install ./common_tools," \
 	  "pip install -r $(dir_$(MODEL))/requirements.txt)"
 

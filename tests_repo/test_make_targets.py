@@ -51,3 +51,15 @@ def test_demo_and_bench_reach_every_model_folder(target, folder):
     result = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert f"-C {folder} {target} " in result.stdout, result.stdout
+
+
+def test_bundle_holds_the_model_folder_and_common_tools(tmp_path):
+    import tarfile
+
+    result = make("bundle", "MODEL=stargan")
+    assert result.returncode == 0, result.stderr
+    with tarfile.open(os.path.join(ROOT, "dist", "StarGAN_for_TensorFlow.tar.gz")) as tar:
+        names = set(tar.getnames())
+    assert {"StarGAN_for_TensorFlow/main.py", "StarGAN_for_TensorFlow/frozen_graph.py",
+            "common_tools/pyproject.toml", "common_tools/common_tools/runner.py"} <= names
+    assert not any("__pycache__" in n or n.startswith("StarGAN_for_TensorFlow/output/") for n in names)
