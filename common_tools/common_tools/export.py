@@ -60,15 +60,20 @@ def freeze(concrete_fn):
     return frozen.graph.as_graph_def()
 
 
-def save_pb(graph_def, path) -> str:
-    """Write ``graph_def`` as a binary .pb (the file ATC's ``--framework=3`` reads)."""
+def _write_proto(proto, path) -> str:
+    """Serialize a protobuf message (GraphDef, ONNX ModelProto) to ``path``, making its folder."""
     path = os.fspath(path)
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, exist_ok=True)
     with open(path, "wb") as f:
-        f.write(graph_def.SerializeToString())
+        f.write(proto.SerializeToString())
     return path
+
+
+def save_pb(graph_def, path) -> str:
+    """Write ``graph_def`` as a binary .pb (the file ATC's ``--framework=3`` reads)."""
+    return _write_proto(graph_def, path)
 
 
 def load_graph_def(path):
@@ -211,13 +216,7 @@ def pb_to_onnx(pb_path, onnx_path, inputs: Sequence[str], outputs: Sequence[str]
     for name in in_names:
         if _base(name) != name and _base(name) not in taken:  # never merge two values
             _rename_value(model_proto.graph, name, _base(name))
-    onnx_path = os.fspath(onnx_path)
-    parent = os.path.dirname(onnx_path)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
-    with open(onnx_path, "wb") as f:
-        f.write(model_proto.SerializeToString())
-    return onnx_path
+    return _write_proto(model_proto, onnx_path)
 
 
 _ORT_TYPES = {
