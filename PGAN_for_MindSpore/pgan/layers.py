@@ -1,0 +1,211 @@
+"""The paper's layers (Karras et al., ICLR 2018, section 4): equalized learning rate, pixel norm,
+minibatch standard deviation, nearest up-sampling and average-pool down-sampling, in MindSpore.
+
+Equalized learning rate: every weight is drawn from N(0, 1) and multiplied at run time by the
+He constant c = sqrt(2 / fan_in); biases start at 0. The optimizer therefore sees unit-variance
+weights in every layer.
+
+Two forms of the same convolution, ONE weight layout
+----------------------------------------------------
+``EqualizedConv2d`` keeps its weight as ``[out, in, k, k]`` (the layout of ``nn.Conv2d`` and
+``ops.conv2d``) and computes the convolution in one of two forms:
+
+    "native"   ops.conv2d                                   (GPU, Ascend)
+    "matmul"   NHWC im2col (pad, k*k slices, concat) + one matmul   (CPU)
+
+MindSpore 2.10's CPU ``nn.Conv2d`` runs oneDNN's reference kernel (~1 GFLOP/s): a 3x3 conv on
+16x512x4x4 takes ~0.9 s forward, the matmul form ~40 ms. "auto" (the default) picks "matmul"
+when MindSpore's device target is CPU and "native" otherwise, when the layer is built: call
+``common_tools.device.setup_mindspore`` first, or switch a built network with
+:func:`set_conv_form`. The parameters are the same in both forms, so a checkpoint saved on one
+device loads on another.
+
+Derivatives
+-----------
+Every op here has first and second derivatives (the WGAN-GP penalty differentiates
+||dD(x)/dx||^2 with respect to D's weights). Measured on MindSpore 2.10 (CPU wheel):
+
+- ``ops.AvgPool``, ``ops.avg_pool2d`` and ``ops.ResizeNearestNeighbor`` cannot be differentiated
+  twice ("AvgPoolGrad's / AvgPool3DGrad's / ResizeNearestNeighborGrad's bprop not defined"), so
+  down- and up-sampling are reshape + mean and reshape + broadcast here.
+- The functional ``ops.pad`` gives a gradient that changes from call to call of the same compiled
+  graph (right the first time, then wrong, then 0), so the matmul form pads with the ``ops.Pad``
+  primitive.
+- The second derivatives are right in GRAPH_MODE (and under ``mindspore.jit``), but
+  PYNATIVE_MODE's eager double backward is silently wrong for ordinary ops: a scalar multiply or
+  a concat before a matmul gives a zero weight gradient of the penalty; ``ops.matmul``, the im2col
+  convolution, broadcast multiply and ``ops.tile`` give wrong values; only ``ops.conv2d`` came out
+  right. Compute the gradient penalty in a compiled graph.
+
+Example::
+
+    import mindspore as ms
+    from pgan.layers import EqualizedConv2d, pixel_norm
+    conv = EqualizedConv2d(8, 16, 3)                      # weight [16, 8, 3, 3]
+    y = pixel_norm(conv(ms.ops.ones((2, 8, 4, 4))))       # [2, 16, 4, 4]
+"""
+
+import math
+
+import mindspore as ms
+from mindspore import nn, ops
+from mindspore.common.initializer import Normal, initializer
+
+CONV_FORMS = ("auto", "matmul", "native")
+
+
+def resolve_conv_form(form="auto"):
+    """'auto' -> 'matmul' on a CPU device target, 'native' on GPU/Ascend; others unchanged."""
+    if form not in CONV_FORMS:
+        raise ValueError(f"conv form must be one of {CONV_FORMS}, got {form!r}")
+    if form != "auto":
+        return form
+    return "matmul" if ms.get_context("device_target") == "CPU" else "native"
+
+
+def leaky_relu(x, slope=0.2):
+    """max(x, slope * x) (ops.leaky_relu's own form; differentiable twice)."""
+    return ops.maximum(x, x * slope)
+
+
+def pixel_norm(x, eps=1e-8):
+    """b = a / sqrt(mean_c(a^2) + eps) over the channel axis of x [N, C, ...] (paper eq. in 4.2)."""
+    return x * ops.rsqrt(ops.mean(x * x, axis=1, keep_dims=True) + eps)
+
+
+def minibatch_stddev(x, group_size=4):
+    """Append the minibatch standard deviation as one more feature map (paper section 3).
+
+    x [N, C, H, W] -> [N, C + 1, H, W]. As in pytorch_GAN_zoo: groups are consecutive samples,
+    G = min(N, group_size) (all of N when that does not divide N); per group the unbiased std of
+    each feature over the group, + 1e-8 under the root, averaged over C, H, W, broadcast as a map.
+    """
+    n, c, h, w = x.shape
+    g = min(n, group_size)
+    if n % g != 0:
+        g = n
+    if g == 1:
+        return ops.concat([x, ops.zeros((n, 1, h, w), x.dtype)], 1)
+    y = x.reshape(n // g, g, c, h, w)  # (groups, G, C, H, W)
+    y = y - ops.mean(y, axis=1, keep_dims=True)
+    y = ops.sqrt(ops.sum(y * y, 1) / (g - 1) + 1e-8)  # (groups, C, H, W), unbiased
+    y = ops.mean(y.reshape(n // g, c * h * w), axis=1, keep_dims=True)  # (groups, 1)
+    y = ops.broadcast_to(y.reshape(n // g, 1, 1, 1, 1), (n // g, g, 1, h, w))
+    return ops.concat([x, y.reshape(n, 1, h, w)], 1)
+
+
+def upsample2x(x):
+    """Nearest-neighbour x2: [N, C, H, W] -> [N, C, 2H, 2W] (reshape + broadcast)."""
+    n, c, h, w = x.shape
+    y = ops.broadcast_to(x.reshape(n, c, h, 1, w, 1), (n, c, h, 2, w, 2))
+    return y.reshape(n, c, 2 * h, 2 * w)
+
+
+def downsample2x(x):
+    """2x2 average pooling, stride 2: [N, C, H, W] -> [N, C, H/2, W/2] (reshape + mean)."""
+    n, c, h, w = x.shape
+    return ops.mean(x.reshape(n, c, h // 2, 2, w // 2, 2), axis=(3, 5))
+
+
+def _normal_weight(shape):
+    return ms.Parameter(initializer(Normal(sigma=1.0, mean=0.0), shape, ms.float32), name="weight")
+
+
+class EqualizedConv2d(nn.Cell):
+    """Conv k x k, stride 1, 'same' padding, with the He constant applied at run time.
+
+    weight [out, in, k, k] ~ N(0, 1), bias [out] = 0; y = conv(x, c * weight) + bias with
+    c = sqrt(2 / (in * k * k)). x [N, in, H, W] -> [N, out, H, W] in both forms.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, form="auto"):
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.scale = math.sqrt(2.0 / (in_channels * kernel_size * kernel_size))
+        self.form = resolve_conv_form(form)
+        self.weight = _normal_weight((out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = ms.Parameter(initializer("zeros", (out_channels,), ms.float32), name="bias")
+        p = kernel_size // 2
+        # the Pad primitive: functional ops.pad's gradient changes from call to call (module docstring)
+        self.pad_nhwc = ops.Pad(((0, 0), (p, p), (p, p), (0, 0)))
+
+    def construct(self, x):
+        w = self.weight * self.scale
+        if self.form == "native":
+            p = self.kernel_size // 2
+            y = ops.conv2d(x, w, None, 1, "pad", p)
+            return y + self.bias.reshape(1, self.out_channels, 1, 1)
+        return self._matmul(x, w)
+
+    def _matmul(self, x, w):
+        n, c, h, wd = x.shape
+        k = self.kernel_size
+        o = self.out_channels
+        x = x.transpose(0, 2, 3, 1)  # (N, H, W, C)
+        if k == 1:
+            cols = x
+        else:
+            x = self.pad_nhwc(x)  # (N, H + 2p, W + 2p, C)
+            patches = []
+            for t in range(k * k):
+                patches.append(x[:, t // k:t // k + h, t % k:t % k + wd, :])
+            cols = ops.concat(patches, -1)  # (N, H, W, k*k*C), taps in (kh, kw) order
+        wm = w.transpose(2, 3, 1, 0).reshape(k * k * c, o)  # (k*k*C, O), same tap order
+        y = ops.matmul(cols.reshape(n * h * wd, k * k * c), wm) + self.bias  # (N*H*W, O)
+        return y.reshape(n, h, wd, o).transpose(0, 3, 1, 2)  # (N, O, H, W)
+
+    def extend_repr(self):
+        return f"{self.in_channels}->{self.out_channels}, k={self.kernel_size}, form={self.form}"
+
+
+class EqualizedLinear(nn.Cell):
+    """Fully connected with the He constant: y = x (c * W)^T + b, W [out, in] ~ N(0, 1), c = sqrt(2 / in)."""
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.scale = math.sqrt(2.0 / in_features)
+        self.weight = _normal_weight((out_features, in_features))
+        self.bias = ms.Parameter(initializer("zeros", (out_features,), ms.float32), name="bias")
+
+    def construct(self, x):
+        return ops.matmul(x, (self.weight * self.scale).transpose(1, 0)) + self.bias  # (N, out)
+
+    def extend_repr(self):
+        return f"{self.in_features}->{self.out_features}"
+
+
+def set_conv_form(net, form):
+    """Switch every EqualizedConv2d inside ``net`` to ``form`` ("auto", "matmul", "native").
+
+    The parameters do not change. ``net``'s compiled graphs are dropped; a training cell built
+    around ``net`` before the switch keeps the old form: build it anew.
+    """
+    resolved = resolve_conv_form(form)
+    for _, cell in net.cells_and_names():
+        if isinstance(cell, EqualizedConv2d):
+            cell.form = resolved
+    forget_compiled_graphs(net)
+    return net
+
+
+def forget_compiled_graphs(net):
+    """Make ``net`` and its sub-cells compile afresh on their next GRAPH_MODE call.
+
+    A Cell keeps the graph it compiled for given input shapes, even after cells were added to it
+    or attributes read by ``construct`` changed; this drops those graphs. Cells that hold ``net``
+    (a training wrapper) keep theirs: build them anew.
+    """
+    for _, cell in net.cells_and_names():
+        cell.compile_cache.clear()
+    return net
+
+
+def count_params(net):
+    """Number of trainable scalars in ``net``."""
+    return sum(int(p.size) for p in net.trainable_params())

@@ -1,0 +1,243 @@
+"""Generator and discriminator of progressive growing (Karras et al., ICLR 2018, table 2), in MindSpore.
+
+Both networks start at 4x4 and grow one scale at a time with ``add_scale()``; the layers of the
+scales already trained are kept (the same Parameter objects). The layout and the parameter counts
+follow facebookresearch/pytorch_GAN_zoo (at 128x128: G 22,941,074, D 22,941,313), including its
+fade-in convention:
+
+    alpha = 1: the previous scale's output, up-sampled (the start of a fade)
+    alpha = 0: the newest scale alone (the end of a fade, and every later iteration)
+
+    G(z, alpha) = alpha * up(toRGB_prev(h_prev)) + (1 - alpha) * toRGB_new(h_new)
+    D(x, alpha) = D_rest(alpha * fromRGB_prev(avgpool(x)) + (1 - alpha) * block_new(fromRGB_new(x)))
+
+so a fully grown G is evaluated and exported as G(z, 0.0). Unlike the MindSpore model-zoo version,
+D has the minibatch standard deviation, down-samples with average pooling, and keeps its trained
+layers when a scale is added. Images are NCHW; G has no output activation (linear toRGB).
+
+Example::
+
+    import mindspore as ms
+    from pgan.networks import Generator, Discriminator
+    G = Generator(depths=(16, 16, 8), latent_dim=16)    # 4x4; the paper: Generator()
+    D = Discriminator(depths=(16, 16, 8))
+    G.add_scale(); D.add_scale()                        # 8x8, fading in
+    alpha = ms.Tensor(0.5, ms.float32)
+    x = G(ms.ops.randn(2, 16), alpha)                   # [2, 3, 8, 8]
+    score = D(x, alpha)                                 # [2, 1]
+"""
+
+from mindspore import nn
+
+from .layers import (
+    EqualizedConv2d,
+    EqualizedLinear,
+    downsample2x,
+    forget_compiled_graphs,
+    leaky_relu,
+    minibatch_stddev,
+    pixel_norm,
+    resolve_conv_form,
+    upsample2x,
+)
+
+PAPER_DEPTHS = (512, 512, 512, 512, 256, 128)  # feature maps per scale: 4, 8, 16, 32, 64, 128
+PAPER_LATENT_DIM = 512
+
+
+def _check_depths(depths, num_scales):
+    depths = tuple(int(d) for d in depths)
+    if not depths or min(depths) < 1:
+        raise ValueError(f"depths must be positive feature-map counts per scale, got {depths}")
+    if not 1 <= num_scales <= len(depths):
+        raise ValueError(f"num_scales must be in 1..{len(depths)} (len(depths)), got {num_scales}")
+    return depths
+
+
+def _name_parameters(net):
+    """Give every parameter its path inside ``net`` (the same whether built at a scale or grown to it)."""
+    for name, param in net.parameters_and_names():
+        param.name = name
+
+
+class GBlock(nn.Cell):
+    """One G scale: nearest x2 -> [EqConv3 -> leaky -> PixelNorm] x 2. (N, in, R, R) -> (N, out, 2R, 2R)."""
+
+    def __init__(self, in_depth, out_depth, slope=0.2, form="auto"):
+        super().__init__()
+        self.conv1 = EqualizedConv2d(in_depth, out_depth, 3, form=form)
+        self.conv2 = EqualizedConv2d(out_depth, out_depth, 3, form=form)
+        self.slope = slope
+
+    def construct(self, x):
+        x = upsample2x(x)  # (N, in, 2R, 2R)
+        x = pixel_norm(leaky_relu(self.conv1(x), self.slope))  # (N, out, 2R, 2R)
+        return pixel_norm(leaky_relu(self.conv2(x), self.slope))
+
+
+class DBlock(nn.Cell):
+    """One D scale: [EqConv3 -> leaky] (new -> new), [EqConv3 -> leaky] (new -> previous), AvgPool 2.
+
+    (N, new, R, R) -> (N, previous, R/2, R/2).
+    """
+
+    def __init__(self, depth, previous_depth, slope=0.2, form="auto"):
+        super().__init__()
+        self.conv1 = EqualizedConv2d(depth, depth, 3, form=form)
+        self.conv2 = EqualizedConv2d(depth, previous_depth, 3, form=form)
+        self.slope = slope
+
+    def construct(self, x):
+        x = leaky_relu(self.conv1(x), self.slope)  # (N, new, R, R)
+        x = leaky_relu(self.conv2(x), self.slope)  # (N, previous, R, R)
+        return downsample2x(x)  # (N, previous, R/2, R/2)
+
+
+class Generator(nn.Cell):
+    """Progressive generator: z [N, latent_dim], alpha (scalar) -> image [N, image_channels, R, R].
+
+    R = 4 * 2 ** (num_scales - 1); ``add_scale()`` doubles R using the next entry of ``depths``.
+    """
+
+    def __init__(
+        self,
+        depths=PAPER_DEPTHS,           # feature maps per scale (4x4 first); the schedule add_scale() follows
+        latent_dim=PAPER_LATENT_DIM,   # size of z
+        num_scales=1,                  # scales built now (1 = 4x4 only)
+        image_channels=3,              # RGB
+        leaky_slope=0.2,               # leaky ReLU slope
+        conv_form="auto",              # "matmul" (CPU) / "native" (GPU, Ascend) / "auto": by device target
+    ):
+        super().__init__()
+        self.depths = _check_depths(depths, num_scales)
+        self.latent_dim = int(latent_dim)
+        self.image_channels = int(image_channels)
+        self.slope = float(leaky_slope)
+        self.conv_form = resolve_conv_form(conv_form)
+        d0 = self.depths[0]
+        self.format_layer = EqualizedLinear(self.latent_dim, 4 * 4 * d0)  # z -> (N, 16*d0)
+        self.scale0 = EqualizedConv2d(d0, d0, 3, form=self.conv_form)
+        self.scale_layers = nn.CellList()
+        self.to_rgb = nn.CellList([EqualizedConv2d(d0, self.image_channels, 1, form=self.conv_form)])
+        for _ in range(num_scales - 1):
+            self._append_scale()
+        _name_parameters(self)
+
+    @property
+    def num_scales(self):
+        return len(self.to_rgb)
+
+    @property
+    def resolution(self):
+        return 4 * 2 ** (self.num_scales - 1)
+
+    def _append_scale(self):
+        if self.num_scales >= len(self.depths):
+            raise ValueError(f"no scale left to add: depths {self.depths} stop at {self.resolution}x{self.resolution}")
+        previous, depth = self.depths[self.num_scales - 1], self.depths[self.num_scales]
+        self.scale_layers.append(GBlock(previous, depth, self.slope, self.conv_form))
+        self.to_rgb.append(EqualizedConv2d(depth, self.image_channels, 1, form=self.conv_form))
+
+    def add_scale(self):
+        """Grow to twice the resolution; the existing layers (and their parameters) stay.
+
+        Graphs compiled for the old size are dropped; rebuild any training cell that holds G.
+        """
+        self._append_scale()
+        _name_parameters(self)
+        forget_compiled_graphs(self)
+        return self
+
+    def construct(self, z, alpha=0.0):
+        n = z.shape[0]
+        d0 = self.depths[0]
+        x = pixel_norm(z)  # (N, latent)
+        x = leaky_relu(self.format_layer(x), self.slope)  # (N, 16*d0)
+        x = pixel_norm(x.reshape(n, d0, 4, 4))  # (N, d0, 4, 4)
+        x = pixel_norm(leaky_relu(self.scale0(x), self.slope))  # (N, d0, 4, 4)
+        last = len(self.scale_layers)
+        if last == 0:
+            return self.to_rgb[0](x)  # (N, 3, 4, 4)
+        for i in range(last - 1):
+            x = self.scale_layers[i](x)  # (N, d_{i+1}, 2^(i+3), 2^(i+3))
+        y = upsample2x(self.to_rgb[last - 1](x))  # previous scale's image, up-sampled: (N, 3, R, R)
+        x = self.to_rgb[last](self.scale_layers[last - 1](x))  # newest scale's image: (N, 3, R, R)
+        return alpha * y + (1.0 - alpha) * x
+
+
+class Discriminator(nn.Cell):
+    """Progressive critic: image [N, image_channels, R, R], alpha (scalar) -> score [N, 1].
+
+    R = 4 * 2 ** (num_scales - 1). The 4x4 part: minibatch stddev -> EqConv3 (d0 + 1 -> d0) ->
+    leaky -> EqLinear (16*d0 -> d0) -> leaky -> EqLinear (d0 -> 1).
+    """
+
+    def __init__(
+        self,
+        depths=PAPER_DEPTHS,           # feature maps per scale (4x4 first); the schedule add_scale() follows
+        num_scales=1,                  # scales built now (1 = 4x4 only)
+        image_channels=3,              # RGB
+        leaky_slope=0.2,               # leaky ReLU slope
+        stddev_group=4,                # minibatch standard deviation group size
+        conv_form="auto",              # "matmul" (CPU) / "native" (GPU, Ascend) / "auto": by device target
+    ):
+        super().__init__()
+        self.depths = _check_depths(depths, num_scales)
+        self.image_channels = int(image_channels)
+        self.slope = float(leaky_slope)
+        self.stddev_group = int(stddev_group)
+        self.conv_form = resolve_conv_form(conv_form)
+        d0 = self.depths[0]
+        self.from_rgb = nn.CellList([EqualizedConv2d(self.image_channels, d0, 1, form=self.conv_form)])
+        self.scale_layers = nn.CellList()  # scale_layers[i] takes 2^(i+3) -> 2^(i+2)
+        self.scale0_conv = EqualizedConv2d(d0 + 1, d0, 3, form=self.conv_form)
+        self.scale0_linear = EqualizedLinear(4 * 4 * d0, d0)
+        self.decision = EqualizedLinear(d0, 1)
+        for _ in range(num_scales - 1):
+            self._append_scale()
+        _name_parameters(self)
+
+    @property
+    def num_scales(self):
+        return len(self.from_rgb)
+
+    @property
+    def resolution(self):
+        return 4 * 2 ** (self.num_scales - 1)
+
+    def _append_scale(self):
+        if self.num_scales >= len(self.depths):
+            raise ValueError(f"no scale left to add: depths {self.depths} stop at {self.resolution}x{self.resolution}")
+        previous, depth = self.depths[self.num_scales - 1], self.depths[self.num_scales]
+        self.scale_layers.append(DBlock(depth, previous, self.slope, self.conv_form))
+        self.from_rgb.append(EqualizedConv2d(self.image_channels, depth, 1, form=self.conv_form))
+
+    def add_scale(self):
+        """Grow to twice the resolution; the trained layers (and their parameters) stay.
+
+        Graphs compiled for the old size are dropped; rebuild any training cell that holds D.
+        """
+        self._append_scale()
+        _name_parameters(self)
+        forget_compiled_graphs(self)
+        return self
+
+    def construct(self, x, alpha=0.0):
+        n = x.shape[0]
+        last = len(self.scale_layers)
+        h = leaky_relu(self.from_rgb[last](x), self.slope)  # (N, d_last, R, R)
+        if last > 0:
+            y = leaky_relu(self.from_rgb[last - 1](downsample2x(x)), self.slope)  # (N, d_prev, R/2, R/2)
+            h = self.scale_layers[last - 1](h)  # (N, d_prev, R/2, R/2)
+            h = alpha * y + (1.0 - alpha) * h
+            for j in range(last - 1):
+                h = self.scale_layers[last - 2 - j](h)  # down to (N, d0, 4, 4)
+        h = minibatch_stddev(h, self.stddev_group)  # (N, d0 + 1, 4, 4)
+        h = leaky_relu(self.scale0_conv(h), self.slope)  # (N, d0, 4, 4)
+        h = leaky_relu(self.scale0_linear(h.reshape(n, -1)), self.slope)  # (N, d0)
+        return self.decision(h)  # (N, 1)
+
+
+def blend_real_images(x, alpha):
+    """Real images during a fade, as D sees G's: alpha * up(avgpool(x)) + (1 - alpha) * x. x [N, C, R, R]."""
+    return alpha * upsample2x(downsample2x(x)) + (1.0 - alpha) * x
