@@ -30,7 +30,8 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join(REPO, "runs", "demo", "stgan"))
     p.add_argument("--data_dir", default=DEFAULT_DATA_DIR)
-    p.add_argument("--classifier_dir", default=os.path.join(REPO, "runs", "demo", "classifier_64"))
+    p.add_argument("--classifier_dir", default=None,
+                   help="default: the shared 64-px classifier (common_tools.metrics.default_classifier_dir)")
     p.add_argument("--n_images", type=int, default=100, help="test images for the offline flow (0 = all 200)")
     p.add_argument("--epochs", type=int, default=None, help="override the demo preset's epochs")
     return p
@@ -44,7 +45,7 @@ def main(argv=None):
     from common_tools import export as ct_export
     from common_tools.grids import save_png
     from common_tools.logging import progress
-    from common_tools.metrics.attr_classifier import ensure_classifier
+    from common_tools.metrics.attr_classifier import default_classifier_dir, ensure_classifier
     from common_tools.metrics.psnr_ssim import psnr_ssim_batch
     from common_tools.runner import run_folder
     from stgan import export, offline
@@ -53,6 +54,7 @@ def main(argv=None):
     from stgan.evaluate import editing_accuracy_of_strips, read_strips
     from stgan.train import load_split, train
 
+    args.classifier_dir = args.classifier_dir or default_classifier_dir(64)
     out = os.path.abspath(args.out)
     exp = os.path.join(out, "demo")
     bar = progress(total=len(STAGES), desc="stgan demo")

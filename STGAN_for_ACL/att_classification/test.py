@@ -5,7 +5,8 @@ Examples:
     python test.py --img_dir ../output/128/sample_testing --data_dir /data/celeba --classifier_dir ./classifier_128
 Each strip is input | gap | reconstruction | 13 flips; a flip counts as a success when the classifier
 gives the flipped attribute its target value. The classifier's size follows the strips' height
-(default folder <repo>/runs/demo/classifier_<size>, made by att_classification/train.py).
+(default common_tools.metrics.default_classifier_dir(size): <repo>/runs/demo/classifier_<size>, made by
+att_classification/train.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from common_tools.errors import run_cli  # noqa: E402
-from stgan.cli import DEFAULT_DATA_DIR, REPO  # noqa: E402
+from stgan.cli import DEFAULT_DATA_DIR  # noqa: E402
 from stgan.config import PAPER_ATTS  # noqa: E402
 
 
@@ -35,11 +36,11 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     from common_tools.errors import UserError
-    from common_tools.metrics.attr_classifier import META_FILE, AttributeClassifier
+    from common_tools.metrics.attr_classifier import META_FILE, AttributeClassifier, default_classifier_dir
     from stgan.evaluate import editing_accuracy_of_strips, strip_size
 
     size = strip_size(args.img_dir)
-    clf_dir = args.classifier_dir or os.path.join(REPO, "runs", "demo", f"classifier_{size}")
+    clf_dir = args.classifier_dir or default_classifier_dir(size)
     if not os.path.isfile(os.path.join(clf_dir, META_FILE)):
         raise UserError(f"no trained classifier in {clf_dir}: run att_classification/train.py "
                         f"--img_size {size} first (or pass --classifier_dir)")

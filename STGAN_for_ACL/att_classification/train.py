@@ -1,4 +1,4 @@
-"""Train the attribute classifier of the STGAN accuracy protocol (common_tools.metrics.attr_classifier).
+"""Train the attribute classifier of the editing-accuracy protocol (common_tools.metrics.attr_classifier).
 
 Examples:
     python train.py --data_dir ../../runs/data/synthfaces --img_size 64            # -> <repo>/runs/demo/classifier_64
@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from common_tools.errors import run_cli  # noqa: E402
-from stgan.cli import DEFAULT_DATA_DIR, REPO  # noqa: E402
+from stgan.cli import DEFAULT_DATA_DIR  # noqa: E402
 from stgan.config import PAPER_ATTS  # noqa: E402
 
 
@@ -25,15 +25,16 @@ def build_parser():
     p.add_argument("--img_size", type=int, default=64)
     p.add_argument("--atts", nargs="+", default=list(PAPER_ATTS))
     p.add_argument("--steps", type=int, default=1500)
-    p.add_argument("--out_dir", default=None, help="default: <repo>/runs/demo/classifier_<img_size>")
+    p.add_argument("--out_dir", default=None, help="default: <repo>/runs/demo/classifier_<img_size> "
+                   "(common_tools.metrics.default_classifier_dir)")
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from common_tools.metrics.attr_classifier import ensure_classifier
+    from common_tools.metrics.attr_classifier import default_classifier_dir, ensure_classifier
 
-    out = args.out_dir or os.path.join(REPO, "runs", "demo", f"classifier_{args.img_size}")
+    out = args.out_dir or default_classifier_dir(args.img_size)
     clf = ensure_classifier(args.data_dir, args.atts, out, image_size=args.img_size, steps=args.steps)
     acc = (clf.meta or {}).get("test_accuracy") if hasattr(clf, "meta") else None
     print(f"classifier: {out}" + (f" (test-split mean accuracy {acc['mean']:.4f})" if acc else ""))

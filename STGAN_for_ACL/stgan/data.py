@@ -8,9 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from common_tools import celeba
 from common_tools.errors import UserError
 
-HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
+HAIR_COLOURS = celeba.HAIR_COLOURS
+
+# The reference's face crop of the 178x218 aligned photo per image size (other sizes use the 128-px
+# one): 170x170 at (row 26, col 3) for 128 px, 148x148 at (40, 15) for 64 px.
+CROPS = {128: celeba.Crop(top=26, left=3, size=170), 64: celeba.Crop(top=40, left=15, size=148)}
+
+
+def preprocess(img_size: int) -> celeba.Preprocess:
+    """The reference's image transform at ``img_size``: its crop, TF1-style bicubic resize (no
+    half-pixel centres), clip to [0, 255], /127.5 - 1; no flip."""
+    return celeba.Preprocess(crop=CROPS.get(int(img_size), CROPS[128]), resize="bicubic_tf1", flip=False)
 
 
 def scale(labels, thres_int: float = 0.5) -> np.ndarray:
@@ -28,29 +39,11 @@ def check_names(names, valid, where: str = "attribute") -> None:
 def resolve_conflicts(labels, att_name: str, atts) -> np.ndarray:
     """Clear attributes that contradict ``att_name`` in the rows where it is set to 1 (a copy).
 
-    Bald or Receding_Hairline -> Bangs 0; Bangs -> Bald 0 and Receding_Hairline 0;
-    a hair colour -> the other hair colours 0; Straight_Hair <-> Wavy_Hair.
+    CelebA's rules (``common_tools.celeba.CONFLICTS``): Bald or Receding_Hairline -> Bangs 0;
+    Bangs -> Bald 0 and Receding_Hairline 0; a hair colour -> the other hair colours 0;
+    Straight_Hair <-> Wavy_Hair.
     """
-    atts = list(atts)
-    out = np.array(labels, np.float32, copy=True)
-    on = out[:, atts.index(att_name)] == 1
-
-    def clear(name):
-        if name in atts:
-            out[on, atts.index(name)] = 0
-
-    if att_name in ("Bald", "Receding_Hairline"):
-        clear("Bangs")
-    elif att_name == "Bangs":
-        clear("Bald")
-        clear("Receding_Hairline")
-    elif att_name in HAIR_COLOURS:
-        for other in HAIR_COLOURS:
-            if other != att_name:
-                clear(other)
-    elif att_name in ("Straight_Hair", "Wavy_Hair"):
-        clear("Wavy_Hair" if att_name == "Straight_Hair" else "Straight_Hair")
-    return out
+    return celeba.resolve_conflicts(labels, att_name, atts)
 
 
 def single_edits(a, atts, thres_int: float = 0.5, test_int: float = 1.0):

@@ -35,7 +35,7 @@ def img2bin(image_dir, files, labels, atts, save_dir, img_size=128, thres_int=0.
     count = 0
     for start in range(0, len(files), 64):
         names, a = files[start:start + 64], labels[start:start + 64]
-        xa = celeba.load_images(image_dir, names, preset="stgan", image_size=img_size)
+        xa = celeba.load_images(image_dir, names, data_lib.preprocess(img_size), image_size=img_size)
         source = data_lib.scale(a, thres_int)
         targets = data_lib.single_edits(a, atts, thres_int, test_int)
         for j, name in enumerate(names):
@@ -99,7 +99,8 @@ def bin2img(image_dir, files, bin_dir, save_dir, img_size=128) -> list:
     written = []
     for start in range(0, len(idxs), 64):
         chunk = idxs[start:start + 64]
-        xs = celeba.load_images(image_dir, [by_stem[i] for i in chunk], preset="stgan", image_size=img_size)
+        xs = celeba.load_images(image_dir, [by_stem[i] for i in chunk], data_lib.preprocess(img_size),
+                                image_size=img_size)
         for idx, x in zip(chunk, xs):
             written.append(save_png(os.path.join(save_dir, f"{idx}.png"), strip(x, np.stack(outputs[idx]))))
     return written

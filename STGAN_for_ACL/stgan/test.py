@@ -68,7 +68,7 @@ def generate(G, cfg, xa, a, targets, batch_size: int = 16) -> list:
 
 def strip(x, results) -> np.ndarray:
     """uint8 [S, S·(1+k) + GAP, 3]: the input, a gap, then the k results."""
-    return hstack_with_gap([x, np.concatenate(list(results), axis=1)], gap=GAP)
+    return hstack_with_gap([x, np.concatenate(list(results), axis=1)], gap=GAP, value_range=(-1, 1))
 
 
 def split_strip(image: np.ndarray, size: int):
@@ -130,7 +130,7 @@ def run(path: str, data_dir: str, mode: str = "single", n_images: int = 0, split
     chunk = 32
     for start in range(0, len(files), chunk):
         names, a = files[start:start + chunk], labels[start:start + chunk]
-        xa = celeba.load_images(part.image_dir, names, preset="stgan", image_size=cfg.img_size)
+        xa = celeba.load_images(part.image_dir, names, data_lib.preprocess(cfg.img_size), image_size=cfg.img_size)
         outs = generate(G, cfg, xa, a, edits(mode, cfg, a, **mode_args))
         for j, name in enumerate(names):
             stem = os.path.splitext(os.path.basename(name))[0]

@@ -26,7 +26,7 @@ from common_tools.runs import config_to_dict, load_config, print_config, save_co
 
 from . import step as step_lib
 from .config import STGANConfig
-from .data import single_edits
+from .data import preprocess, single_edits
 
 ATTR_FILE = "list_attr_celeba.txt"
 PARTITION_FILE = "list_eval_partition.txt"
@@ -63,7 +63,7 @@ def load_split(data_dir: str, atts, split: str, max_images: int = 0) -> Split:
     attributes = celeba.read_attributes(attr_path)
     labels = attributes.labels(list(atts))
     partition = os.path.join(data_dir, PARTITION_FILE)
-    index = celeba.stgan_split(attributes.files, partition if os.path.isfile(partition) else None)[split]
+    index = celeba.partition_split(attributes.files, partition if os.path.isfile(partition) else None)[split]
     if max_images:
         index = index[:max_images]
     return Split(image_dir, [attributes.files[i] for i in index], labels[index])
@@ -76,7 +76,7 @@ def sample_strip(G, cfg, xa, a, test_int: float = 1.0) -> np.ndarray:
     a_ = (np.asarray(a, np.float32) * 2 - 1) * cfg.thres_int
     outs = [G(tf.constant(xa), tf.constant(b_ - a_), training=False).numpy()
             for b_ in single_edits(a, cfg.atts, cfg.thres_int, test_int)]
-    return hstack_with_gap([xa, np.concatenate(outs, axis=2)], gap=12)
+    return hstack_with_gap([xa, np.concatenate(outs, axis=2)], gap=12, value_range=(-1, 1))
 
 
 def _resolve_config(cfg: STGANConfig, exp_dir: str, has_checkpoint: bool) -> STGANConfig:
@@ -125,7 +125,7 @@ def train(cfg: STGANConfig, data_dir: str, output_root: str, log_every: int = 10
     save_config(cfg, exp_dir)
 
     dataset = celeba.make_dataset(train_split.image_dir, train_split.files, train_split.labels,
-                                  preset="stgan", image_size=cfg.img_size, batch_size=cfg.batch_size,
+                                  preprocess(cfg.img_size), image_size=cfg.img_size, batch_size=cfg.batch_size,
                                   training=True, repeat=True, seed=cfg.seed + start)
     skipped = dataset.image_check.skipped
     if skipped:
@@ -142,7 +142,7 @@ def train(cfg: STGANConfig, data_dir: str, output_root: str, log_every: int = 10
     total = cfg.epochs * it_per_epoch
     batches = iter(dataset)
     n_sample = min(cfg.n_sample, len(val_split.files))
-    xs = celeba.load_images(val_split.image_dir, val_split.files[:n_sample], preset="stgan",
+    xs = celeba.load_images(val_split.image_dir, val_split.files[:n_sample], preprocess(cfg.img_size),
                             image_size=cfg.img_size) if n_sample else None
     as_ = val_split.labels[:n_sample]
     sample_dir = os.path.join(exp_dir, "sample_training")

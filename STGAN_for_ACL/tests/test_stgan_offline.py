@@ -63,7 +63,7 @@ def test_img2bin_runner_bin2img_equal_online(exported, faces_dir):
     assert os.path.dirname(out_dir) == str(root / "msame_out")
     # online: the same edits through the Keras generator
     from common_tools.celeba import load_images
-    xa = load_images(part.image_dir, part.files, preset="stgan", image_size=cfg.img_size)
+    xa = load_images(part.image_dir, part.files, data_lib.preprocess(cfg.img_size), image_size=cfg.img_size)
     targets = data_lib.single_edits(part.labels, cfg.atts, cfg.thres_int, 2.0)
     a_ = data_lib.scale(part.labels, cfg.thres_int)
     frozen = FrozenGraph(pb, outputs=["output:0"])

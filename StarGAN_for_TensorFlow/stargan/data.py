@@ -14,6 +14,9 @@ from common_tools.errors import UserError
 
 # decoded crops are cached in memory for small data sets (~95 KB per image: 20k images ~ 1.9 GB)
 CACHE_MAX_IMAGES = 20_000
+# the reference's transform: random horizontal flip (training only), centre crop 178, resize to
+# image_size (antialiased bilinear, like its PIL resize), [-1, 1]
+PREPROCESS = celeba.Preprocess(crop=celeba.CenterCrop(178), resize="bilinear", flip=True)
 
 
 class Split:
@@ -37,7 +40,7 @@ def load_splits(cfg, image_root: str, metadata_path: str):
     if n <= cfg.n_test:
         raise UserError(f"{metadata_path} lists {n} images but n_test is {cfg.n_test}: "
                         "there is nothing left to train on (lower --n_test)")
-    train_idx, test_idx = celeba.stargan_split(n, seed=cfg.split_seed, n_test=cfg.n_test)
+    train_idx, test_idx = celeba.seeded_split(n, seed=cfg.split_seed, n_test=cfg.n_test)
     files = np.asarray(attrs.files)
     return (Split(files[train_idx], labels[train_idx]), Split(files[test_idx], labels[test_idx]))
 
@@ -45,7 +48,7 @@ def load_splits(cfg, image_root: str, metadata_path: str):
 def dataset(cfg, image_root: str, split: Split, training: bool, batch_size: int | None = None,
             repeat: bool | None = None, seed: int | None = None):
     """A tf.data pipeline of (x [B, S, S, 3] in [-1, 1], c [B, c_dim])."""
-    return celeba.make_dataset(image_root, split.files, split.labels, preset="stargan",
+    return celeba.make_dataset(image_root, split.files, split.labels, PREPROCESS,
                                image_size=cfg.image_size,
                                batch_size=batch_size or cfg.batch_size, training=training,
                                repeat=training if repeat is None else repeat,

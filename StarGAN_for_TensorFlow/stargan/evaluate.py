@@ -1,8 +1,8 @@
 """Evaluation of a trained G on the test split:
 
 - translation accuracy per selected attribute, judged by the shared attribute classifier of
-  ``common_tools.metrics.attr_classifier`` (13 STGAN attributes, 64 px, trained on the data's
-  training split and cached, so every demo uses the same judge);
+  ``common_tools.metrics.attr_classifier`` (13 face attributes, 64 px, trained on the data's
+  training split and cached in ``default_classifier_dir``, so every demo uses the same judge);
 - reconstruction error  mean |x - G(G(x, c_trg), c_org)|  over all targets;
 - FID (2015 Inception pool3) between the real test images and their translations, the seed's
   protocol, when the Inception weights are installed (``make weights``); never a made-up number.
@@ -15,27 +15,30 @@ import os
 
 import numpy as np
 
+from common_tools import celeba
 from common_tools.errors import UserError
 
+from .data import PREPROCESS
 from .test import target_labels
 
 CLASSIFIER_ATTRS = ("Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Bushy_Eyebrows",
                     "Eyeglasses", "Male", "Mouth_Slightly_Open", "Mustache", "No_Beard",
                     "Pale_Skin", "Young")
 CLASSIFIER_SIZE = 64
-# the STGAN 64 px crop (top 40, left 15, size 148 of the 178x218 photo) inside our centre crop
-# (rows 20..198, cols 0..178): normalised box [y1, x1, y2, x2] of a StarGAN image
-STGAN_BOX_IN_STARGAN = (20 / 178, 15 / 178, 168 / 178, 163 / 178)
 
 
-def classifier_view(images, preset: str, size: int) -> np.ndarray:
-    """Our images [N, S, S, 3] in [-1, 1] as the classifier saw its training images."""
+def classifier_view(images, preprocess, size: int) -> np.ndarray:
+    """Our images [N, S, S, 3] in [-1, 1] as the classifier saw its training images: the part of our
+    centre crop that its crop (``preprocess``, a ``celeba.Preprocess``) covers, resized to ``size``
+    (e.g. its 64-px face crop, 148 px at (40, 15) of the 178x218 photo, is the box
+    [20, 15, 168, 163] / 178 of our crop, rows 20..198 of the photo)."""
     import tensorflow as tf
 
     x = np.asarray(images, np.float32)
-    if preset != "stgan":
+    if preprocess.crop == PREPROCESS.crop:
         return x
-    boxes = np.tile(np.asarray(STGAN_BOX_IN_STARGAN, np.float32), (len(x), 1))
+    box = celeba.crop_box(preprocess.crop, PREPROCESS.crop)  # normalised [y1, x1, y2, x2]
+    boxes = np.tile(np.asarray(box, np.float32), (len(x), 1))
     out = tf.image.crop_and_resize(x, boxes, np.arange(len(x), dtype=np.int32), (size, size))
     return np.clip(out.numpy(), -1.0, 1.0)
 
@@ -64,8 +67,8 @@ def attribute_accuracy(classifier, fakes, targets, c_org, selected_attrs) -> dic
     from common_tools.metrics import editing_accuracy
 
     k, n = fakes.shape[:2]
-    preset = classifier.meta.get("preset", "stgan")
-    images = classifier_view(fakes.reshape((k * n,) + fakes.shape[2:]), preset, classifier.image_size)
+    images = classifier_view(fakes.reshape((k * n,) + fakes.shape[2:]), classifier.preprocess,
+                             classifier.image_size)
     return editing_accuracy(classifier, images, targets.reshape(k * n, -1), np.tile(c_org, (k, 1)),
                             np.repeat(np.arange(k), n), attrs=list(selected_attrs))
 
@@ -92,7 +95,7 @@ def evaluate(G, cfg, batches, image_root: str, metadata_path: str, out_path: str
     """All of the above; the report is also written as JSON to ``out_path``.
 
     ``classifier_kw`` goes to ``ensure_classifier`` (e.g. ``steps``) when it has to train one."""
-    from common_tools.metrics import ensure_classifier
+    from common_tools.metrics import default_classifier_dir, ensure_classifier
 
     reals, c_org, fakes, targets, rec = translate_all(G, batches, cfg.selected_attrs, limit)
     report = {"n_images": int(len(reals)), "n_translations": int(fakes.shape[0] * fakes.shape[1]),
@@ -100,7 +103,7 @@ def evaluate(G, cfg, batches, image_root: str, metadata_path: str, out_path: str
     judged = [a for a in cfg.selected_attrs if a in CLASSIFIER_ATTRS]
     if judged == list(cfg.selected_attrs):
         data_root = os.path.dirname(os.path.abspath(metadata_path))
-        classifier_dir = classifier_dir or default_classifier_dir(image_root)
+        classifier_dir = classifier_dir or default_classifier_dir(CLASSIFIER_SIZE)
         clf = ensure_classifier(data_root, list(CLASSIFIER_ATTRS), classifier_dir,
                                 image_size=CLASSIFIER_SIZE, **(classifier_kw or {}))
         report["accuracy"] = attribute_accuracy(clf, fakes, targets, c_org, cfg.selected_attrs)
@@ -116,15 +119,6 @@ def evaluate(G, cfg, batches, image_root: str, metadata_path: str, out_path: str
         with open(out_path, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2)
     return report
-
-
-def default_classifier_dir(image_root: str) -> str:
-    """``$GANZOO_CLASSIFIER_DIR`` or ``<repo>/runs/demo/classifier_64`` (shared by the demos)."""
-    env = os.environ.get("GANZOO_CLASSIFIER_DIR")
-    if env:
-        return env
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return os.path.join(os.path.dirname(repo), "runs", "demo", f"classifier_{CLASSIFIER_SIZE}")
 
 
 def format_report(report: dict) -> str:

@@ -10,24 +10,18 @@ import os
 
 import numpy as np
 
-from common_tools import grids
-
-from .config import HAIR_COLOURS
+from common_tools import celeba, grids
 
 
 def target_labels(c_org, selected_attrs) -> list:
     """c_org [N, c_dim] in {0,1} -> a list of c_dim arrays [N, c_dim], one target per attribute."""
     c_org = np.asarray(c_org, np.float32)
-    hair = [i for i, name in enumerate(selected_attrs) if name in HAIR_COLOURS]
     targets = []
     for i, name in enumerate(selected_attrs):
         c = c_org.copy()
-        if i in hair:
-            c[:, hair] = 0.0
-            c[:, i] = 1.0
-        else:
-            c[:, i] = 1.0 - c[:, i]
-        targets.append(c)
+        c[:, i] = 1.0 if name in celeba.HAIR_COLOURS else 1.0 - c[:, i]  # a hair colour is set, others flip
+        # CelebA's hair-colour rule only (the reference's): the other selected colours go to 0
+        targets.append(celeba.resolve_conflicts(c, name, selected_attrs, celeba.HAIR_COLOUR_CONFLICTS))
     return targets
 
 
@@ -46,7 +40,7 @@ def to_unit(x) -> np.ndarray:
 def save_translation_grid(path: str, rows: np.ndarray) -> str:
     """rows [N, 1 + c_dim, S, S, 3] in [-1, 1] -> one PNG, a row per input."""
     n, k = rows.shape[:2]
-    grids.save_grid(path, to_unit(rows.reshape((n * k,) + rows.shape[2:])), nrow=k)
+    grids.save_grid(path, to_unit(rows.reshape((n * k,) + rows.shape[2:])), nrow=k, value_range=(0, 1))
     return path
 
 

@@ -7,15 +7,25 @@ atomically rewrites ``checkpoint_state.json`` ``{"latest", "all", "step"}`` and 
 ``checkpoint`` file (so ``tf.train.latest_checkpoint`` works too). Only the last ``max_to_keep``
 are kept. A ``tf.random.Generator`` passed as a trackable resumes with the rest.
 
-    keeper = CheckpointKeeper(out / "checkpoint", G=G, D=D, g_opt=g_opt, d_opt=d_opt, rng=gen)
+    keeper = CheckpointKeeper(run_dir / "checkpoints", G=G, D=D, g_opt=g_opt, d_opt=d_opt, rng=gen)
     start = keeper.restore() or 0            # build the models and optimizers first
     ...
-    keeper.save(step)                        # StarGAN: checkpoint/model-<step>
-    keeper.save(step, name=f"Epoch_({e})_({i}of{n}).ckpt")   # STGAN names
+    keeper.save(step)                        # checkpoints/model-<step>
+    CheckpointKeeper(..., name_fn=lambda step: f"Epoch_{step}.ckpt")   # a card's own names
+
+Keras models (and layers) are held by their variables, keyed by each variable's path inside the
+model (``res0.conv1.kernel``): ``tf.train.Checkpoint`` does not follow layers a Keras 3 model keeps
+in plain Python lists, so passing the model object would silently save only some of its weights.
+One key layout for every model; inference code restores G alone with :func:`restore_for_inference`
+without building the training step.
 
 Keras 3 restores only variables that exist, so build models (call them once) and optimizers
 (``opt.build(model.trainable_variables)``) before :meth:`CheckpointKeeper.restore`; it refuses
 unbuilt ones rather than silently skipping their values.
+
+A damaged newest checkpoint is skipped for the next older intact one (said in one line); the
+``<name>_temp/`` folders a kill during a save leaves behind are removed; a folder that holds only
+an incomplete first save is said to restart from step 0.
 """
 
 from __future__ import annotations
@@ -96,9 +106,6 @@ def latest_checkpoint(directory: str) -> Optional[str]:
     candidate = _tf_state_latest(directory)
     if candidate and _is_prefix(candidate):
         return candidate
-    sub = os.path.join(directory, "checkpoint")
-    if os.path.isdir(sub):  # StarGAN layout: <output_dir>/checkpoint/model-<step>
-        return latest_checkpoint(sub)
     return None
 
 
@@ -169,6 +176,27 @@ def _first_line(exc: BaseException) -> str:
     return line if len(line) <= 240 else line[:237] + "..."
 
 
+def _is_keras_layer(obj) -> bool:
+    try:
+        import keras
+    except ImportError:
+        return False
+    return isinstance(obj, keras.layers.Layer)
+
+
+def model_variables(model) -> dict:
+    """``{"res0.conv1.kernel": variable, ...}``: a Keras model's variables keyed by their path
+    inside the model (the model's own name dropped), the layout every checkpoint here uses."""
+    out = {}
+    for v in model.weights:
+        key = v.path.split("/", 1)[-1].replace("/", ".")
+        if key in out:
+            raise ValueError(f"two variables of {model.name} are both named {key}: give its layers "
+                             "unique names")
+        out[key] = v
+    return out
+
+
 def _check_built(trackables: dict) -> None:
     for key, obj in trackables.items():
         if getattr(obj, "built", True) is False:
@@ -176,12 +204,15 @@ def _check_built(trackables: dict) -> None:
                              "once / opt.build(model.trainable_variables)); Keras 3 would skip it")
 
 
-def _check_tracked(checkpoint, trackables: dict) -> None:
-    """Refuse a checkpoint that would silently miss variables of a model it was given.
+def _as_trackables(trackables: dict) -> dict:
+    """Keras models and layers -> dicts of their variables; anything else as it is."""
+    _check_built(trackables)
+    return {k: (model_variables(v) if _is_keras_layer(v) else v) for k, v in trackables.items()}
 
-    Keras 3 layers kept in a plain Python list are invisible to ``tf.train.Checkpoint``: their
-    weights would be neither saved nor restored, and nothing else would complain.
-    """
+
+def _check_tracked(checkpoint, trackables: dict) -> None:
+    """Refuse a checkpoint that would silently miss variables of an object it was given (an
+    object other than a Keras model, e.g. a custom module keeping layers in lists)."""
     import tensorflow as tf
 
     reachable = set()
@@ -198,23 +229,40 @@ def _check_tracked(checkpoint, trackables: dict) -> None:
             names = ", ".join(getattr(v, "path", getattr(v, "name", "?")) for v in missing[:3])
             raise ValueError(
                 f"the checkpoint would miss {len(missing)} of {len(variables)} variables of "
-                f"{key!r} (e.g. {names}): keep sub-layers as attributes, not in plain lists, or "
-                f"pass the variables as a dict")
+                f"{key!r} (e.g. {names}): pass a Keras model, or its variables as a dict")
+
+
+class DamagedCheckpoint(UserError):
+    """The checkpoint files are missing, truncated or corrupt (an older one may still be intact)."""
 
 
 def _read(checkpoint, prefix: str, partial: bool) -> None:
     import tensorflow as tf
 
+    status = None
     try:
         status = checkpoint.read(prefix)
         if partial:
             status.expect_partial()
         status.assert_existing_objects_matched()
     except (ValueError, AssertionError, tf.errors.InvalidArgumentError) as exc:
+        _quiet(status)
         raise UserError(f"checkpoint {prefix} does not match this config/model: {_first_line(exc)}") \
             from None
     except (tf.errors.OpError, IndexError, OSError) as exc:  # truncated/corrupt files read as these
-        raise UserError(f"checkpoint {prefix} is missing or damaged: {_first_line(exc)}") from None
+        _quiet(status)
+        raise DamagedCheckpoint(f"checkpoint {prefix} is missing or damaged: {_first_line(exc)}") \
+            from None
+
+
+def _quiet(status) -> None:
+    """A failed read must not be followed, at exit, by TF's 'Value in checkpoint could not be
+    found' warning for every variable."""
+    if status is not None:
+        try:
+            status.expect_partial()
+        except Exception:  # noqa: BLE001 - best effort on an already failed read
+            pass
 
 
 def _saved_step(prefix: str) -> Optional[int]:
@@ -230,28 +278,38 @@ def _saved_step(prefix: str) -> Optional[int]:
 
 
 def restore_for_inference(path_or_dir, base_dir: Optional[str] = None, **trackables) -> Optional[int]:
-    """Restore only ``trackables`` (e.g. ``G=generator``) from a training checkpoint.
+    """Restore only ``trackables`` (e.g. ``G=generator``, a Keras model) from a training checkpoint.
 
     Other saved objects (discriminator, optimizers) are ignored; the given ones must all match.
-    Returns the checkpoint's step when it has one. For test and freeze scripts.
+    Returns the checkpoint's step when it has one. For test and freeze scripts: no training code
+    is needed to load a generator.
     """
     import tensorflow as tf
 
     if not trackables:
         raise ValueError("restore_for_inference needs at least one trackable, e.g. G=generator")
-    _check_built(trackables)
     prefix = find_checkpoint(path_or_dir, base_dir=base_dir)
-    _read(tf.train.Checkpoint(**trackables), prefix, partial=True)
+    _read(tf.train.Checkpoint(**_as_trackables(trackables)), prefix, partial=True)
     return _saved_step(prefix)
+
+
+def _say(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
 
 
 # the keeper
 
 class CheckpointKeeper:
-    """Save, keep the last ``max_to_keep`` and restore ``trackables`` plus the step and RNG state."""
+    """Save, keep the last ``max_to_keep`` and restore ``trackables`` plus the step and RNG state.
+
+    ``name_fn(step) -> str`` names each checkpoint (default ``<prefix>-<step>``); ``say`` prints
+    the keeper's one-line notes (fallbacks, clean-ups).
+    """
 
     def __init__(self, directory, prefix: str = "model", max_to_keep: Optional[int] = 5,
-                 **trackables):
+                 name_fn=None, say=_say, **trackables):
         import tensorflow as tf
 
         if "step" in trackables:
@@ -259,12 +317,23 @@ class CheckpointKeeper:
         self.directory = os.fspath(directory)
         self.prefix = prefix
         self.max_to_keep = max_to_keep
+        self.name_fn = name_fn
+        self.say = say
         self.trackables = dict(trackables)
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.checkpoint = tf.train.Checkpoint(step=self._step, **trackables)
+        self._held = None          # the Keras models' variable dicts, made once they are built
+        self.checkpoint = None
         state = _read_state(self.directory) or {}
         self._all = [n for n in state.get("all", []) if isinstance(n, str)]
-        self._tracked_checked = False
+
+    def _ckpt(self):
+        if self.checkpoint is None:
+            import tensorflow as tf
+
+            self._held = _as_trackables(self.trackables)
+            self.checkpoint = tf.train.Checkpoint(step=self._step, **self._held)
+            _check_tracked(self.checkpoint, self._held)
+        return self.checkpoint
 
     @property
     def step(self) -> int:
@@ -279,18 +348,24 @@ class CheckpointKeeper:
     def latest(self) -> Optional[str]:
         return latest_checkpoint(self.directory)
 
+    def count_variables(self) -> int:
+        """How many variables a save writes (the step counter included)."""
+        import tensorflow as tf
+
+        return sum(1 for obj in tf.train.TrackableView(self._ckpt()).descendants()
+                   if isinstance(obj, tf.Variable) or isinstance(getattr(obj, "value", None), tf.Variable))
+
     def save(self, step: int, name: Optional[str] = None) -> str:
-        """Write ``<directory>/<name or prefix-step>``; returns the prefix path."""
+        """Write ``<directory>/<name>`` (default ``name_fn(step)`` or ``<prefix>-<step>``); returns
+        the prefix path. The state file moves to it only once every file is written."""
         os.makedirs(self.directory, exist_ok=True)
         step = int(step)
-        base = name or f"{self.prefix}-{step}"
+        base = name or (self.name_fn(step) if self.name_fn else f"{self.prefix}-{step}")
         if os.sep in base or (os.altsep and os.altsep in base):
             raise ValueError(f"checkpoint name must be a file name, not a path: {base!r}")
-        if not self._tracked_checked:
-            _check_tracked(self.checkpoint, self.trackables)
-            self._tracked_checked = True
+        checkpoint = self._ckpt()
         self._step.assign(step)
-        path = self.checkpoint.write(os.path.join(self.directory, base))
+        path = checkpoint.write(os.path.join(self.directory, base))
         atomic_write_text(path + RNG_SUFFIX, json.dumps(_rng_state()))
         self._all = [n for n in self._all if n != base] + [base]
         dropped = []
@@ -314,19 +389,58 @@ class CheckpointKeeper:
                 except FileNotFoundError:
                     pass
 
-    def restore(self, path=None) -> Optional[int]:
-        """Restore the latest checkpoint (or ``path``: a prefix, a name in the directory, a folder).
+    def _clean_leftovers(self) -> list:
+        """Remove the ``<name>_temp/`` folders a kill during a save leaves; returns their names."""
+        import shutil
 
-        Returns the restored step, or None when there is nothing to restore and ``path`` is None.
+        if not os.path.isdir(self.directory):
+            return []
+        removed = []
+        for entry in sorted(os.listdir(self.directory)):
+            path = os.path.join(self.directory, entry)
+            if entry.endswith("_temp") and os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(entry)
+        return removed
+
+    def _candidates(self) -> list:
+        """Kept checkpoints, newest first: the state file's list, then any others on disk."""
+        names = list(reversed(self._all))
+        latest = latest_checkpoint(self.directory)
+        if latest and os.path.basename(latest) not in names:
+            names.insert(0, os.path.basename(latest))
+        return [os.path.join(self.directory, n) for n in names if _is_prefix(os.path.join(self.directory, n))]
+
+    def restore(self, path=None) -> Optional[int]:
+        """Restore the latest intact checkpoint (or ``path``: a prefix, a name in the directory, a
+        folder). Returns the restored step, or None when there is nothing to restore and ``path``
+        is None. A damaged newest checkpoint falls back to the next older one, said in one line.
         """
-        if path is None:
-            prefix = latest_checkpoint(self.directory)
-            if prefix is None:
-                return None
-        else:
+        if path is not None:
             prefix = find_checkpoint(path, base_dir=self.directory)
-        _check_built(self.trackables)
-        _check_tracked(self.checkpoint, self.trackables)
-        _read(self.checkpoint, prefix, partial=False)
-        _restore_rng_sidecar(prefix)
-        return self.step
+            _read(self._ckpt(), prefix, partial=False)
+            _restore_rng_sidecar(prefix)
+            return self.step
+        leftovers = self._clean_leftovers()
+        candidates = self._candidates()
+        if not candidates:
+            if leftovers or (os.path.isdir(self.directory) and any(
+                    e.endswith((".index", RNG_SUFFIX)) or _DATA_RE.search(e) for e in os.listdir(self.directory))):
+                self.say(f"note: {self.directory} holds only an incomplete checkpoint (a save was "
+                         "interrupted); starting from step 0")
+            return None
+        self._ckpt()
+        errors = []
+        for prefix in candidates:
+            try:
+                _read(self.checkpoint, prefix, partial=False)
+            except DamagedCheckpoint as exc:
+                errors.append(str(exc))
+                continue
+            if errors:
+                self.say(f"note: {errors[-1]}; resumed from the older {os.path.basename(prefix)} "
+                         "instead")
+            _restore_rng_sidecar(prefix)
+            return self.step
+        raise DamagedCheckpoint(f"every checkpoint in {self.directory} is damaged ({errors[0]}); "
+                                "move the folder away to start again")

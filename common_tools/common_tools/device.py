@@ -15,7 +15,7 @@ range, so no loss scaling; it is only faster on CPUs with AVX512-BF16/AMX, elsew
 checks the mixed-precision code path); NPU -> the CANN ``precision_mode`` option
 (``allow_mix_precision``), which must be given to :func:`select_device` since it is read at open().
 
-TF1-style graphs (the StarGAN card) use :func:`npu_session_config`; MindSpore uses
+TF1-style graphs (model cards run as tf.compat.v1 sessions) use :func:`npu_session_config`; MindSpore uses
 :func:`setup_mindspore`. Frameworks are imported inside the functions.
 """
 
@@ -215,7 +215,7 @@ def _set_param(custom_op, key: str, value) -> None:
 def npu_session_config(precision_mode: str = "allow_mix_precision", dynamic_input: bool = True,
                        dynamic_graph_execute_mode: str = "lazy_recompile", use_off_line: bool = True,
                        mix_compile_mode: bool = False, extra: Optional[dict] = None):
-    """A ``tf.compat.v1.ConfigProto`` with the NpuOptimizer custom optimizer (StarGAN card).
+    """A ``tf.compat.v1.ConfigProto`` with the NpuOptimizer custom optimizer (TF1 session cards).
 
     Remapping and memory_optimization are switched OFF as the Ascend TF adapter requires.
     ``extra``: more parameter_map entries (bool -> .b, int -> .i, float -> .f, str -> .s).

@@ -6,6 +6,11 @@ tf.function's ``input_signature`` (``x_real``, ``c_trg``) and outputs are tensor
 name="Tanh")``). In the ONNX file the ``:0`` suffix is dropped from input names so that the same
 ``--input_shape`` names work for both; feeds accept a name with or without ``:0`` everywhere.
 
+One call freezes, finalizes and writes both files, checking both paths before any work:
+
+    paths = export_graph(serve.get_concrete_function(), "out/model.pb", inputs=["x_real", "c_trg"],
+                         outputs=["G/Tanh:0"], onnx_path="out/model.onnx")   # {"pb": ..., "onnx": ...}
+
 TensorFlow, tf2onnx and onnxruntime are imported inside the functions that need them.
 """
 
@@ -18,7 +23,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import UserError, require_file
+from .errors import UserError, check_output_file, require_file
 
 Signature = tuple[str, tuple[int, ...], np.dtype]  # (name, shape with -1 for unknown, dtype)
 
@@ -60,20 +65,108 @@ def freeze(concrete_fn):
     return frozen.graph.as_graph_def()
 
 
-def _write_proto(proto, path) -> str:
+def _node_name(name: str) -> str:
+    """``"G/Tanh:0"`` -> ``"G/Tanh"``; ``"^NoOp"`` -> ``"NoOp"``; ``"output"`` as is."""
+    name = name.lstrip("^")
+    head, sep, tail = name.rpartition(":")
+    return head if sep and tail.isdigit() else name
+
+
+def _same_tensor(a: str, b: str) -> bool:
+    return _tensor_name(a.lstrip("^")) == _tensor_name(b.lstrip("^"))
+
+
+def finalize_graph(graph_def, inputs: Sequence[str], outputs: Sequence[str],
+                   drop_return_identity: bool = True):
+    """A frozen GraphDef made ready for ATC, tf2onnx and the runner; returns a new GraphDef.
+
+    - drops the ``Identity(output, ^NoOp)`` sinks that ``convert_variables_to_constants_v2`` appends
+      after each returned tensor (and the NoOps only they used), so the named outputs are the sinks;
+    - puts the Placeholders first, in the order of ``inputs`` (tools that list inputs, such as ATC's
+      ``--input_shape`` built by :mod:`common_tools.atc`, then read them in that order);
+    - checks that every name in ``inputs`` is a Placeholder and every name in ``outputs`` a node:
+      a UserError names the missing ones (e.g. after a TF/Keras change renamed a node).
+
+    ``inputs``/``outputs``: node or tensor names (``"input1"``, ``"x_real:0"``, ``"G/Tanh:0"``).
+
+        graph_def = finalize_graph(freeze(fn), inputs=["input1", "input2"], outputs=["output"])
+    """
+    import tensorflow as tf
+
+    out = tf.compat.v1.GraphDef()
+    out.CopyFrom(graph_def)
+    in_nodes = [_node_name(n) for n in inputs]
+    out_tensors = [_tensor_name(n) for n in outputs]
+    out_nodes = {_node_name(n) for n in outputs}
+    by_name = {n.name: n for n in out.node}
+    missing_in = [n for n in in_nodes if n not in by_name]
+    missing_out = [_node_name(n) for n in out_tensors if _node_name(n) not in by_name]
+    if missing_in or missing_out:
+        found = [n.name for n in out.node if n.op == "Placeholder"]
+        raise UserError(f"the frozen graph lacks node(s) {missing_in + missing_out} "
+                        f"(its placeholders are {found}): a TF/Keras change may have renamed them")
+    not_placeholders = [n for n in in_nodes if by_name[n].op != "Placeholder"]
+    if not_placeholders:
+        raise UserError(f"input node(s) {not_placeholders} of the frozen graph are not Placeholders "
+                        f"({', '.join(by_name[n].op for n in not_placeholders)})")
+    if len(set(in_nodes)) != len(in_nodes):
+        raise UserError(f"inputs {list(inputs)} name one node twice")
+
+    nodes = list(out.node)
+    if drop_return_identity:
+        consumed = {_node_name(i) for n in nodes for i in n.input}
+        drop = set()
+        for n in nodes:
+            data = [i for i in n.input if not i.startswith("^")]
+            if (n.op == "Identity" and n.name not in out_nodes and n.name not in consumed
+                    and len(data) == 1 and any(_same_tensor(data[0], t) for t in out_tensors)):
+                drop.add(n.name)
+        control = {_node_name(i) for n in nodes if n.name in drop for i in n.input if i.startswith("^")}
+        nodes = [n for n in nodes if n.name not in drop]
+        still = {_node_name(i) for n in nodes for i in n.input}
+        nodes = [n for n in nodes if not (n.op == "NoOp" and n.name in control and n.name not in still)]
+    order = {name: i for i, name in enumerate(in_nodes)}
+    nodes.sort(key=lambda n: order.get(n.name, len(order)))  # stable: the rest keep their order
+    del out.node[:]
+    out.node.extend(nodes)
+    return out
+
+
+def _write_proto(proto, path, what: str = "output file") -> str:
     """Serialize a protobuf message (GraphDef, ONNX ModelProto) to ``path``, making its folder."""
-    path = os.fspath(path)
-    parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
+    path = check_output_file(path, what=what)
     with open(path, "wb") as f:
         f.write(proto.SerializeToString())
     return path
 
 
-def save_pb(graph_def, path) -> str:
+def save_pb(graph_def, path, what: str = ".pb path") -> str:
     """Write ``graph_def`` as a binary .pb (the file ATC's ``--framework=3`` reads)."""
-    return _write_proto(graph_def, path)
+    return _write_proto(graph_def, path, what=what)
+
+
+def export_graph(concrete_fn, pb_path, inputs: Sequence[str], outputs: Sequence[str], onnx_path=None,
+                 opset: int = 13, drop_return_identity: bool = True, pb_what: str = ".pb path",
+                 onnx_what: str = "ONNX path") -> dict:
+    """Freeze ``concrete_fn``, :func:`finalize_graph` it, write the .pb and (when ``onnx_path``) the .onnx.
+
+    Both output paths are checked (:func:`common_tools.errors.check_output_file`, messages naming
+    ``pb_what`` / ``onnx_what``, e.g. the CLI flags) BEFORE anything is frozen or written, so a bad
+    ``--onnx`` path fails in one line and leaves no .pb behind. Returns ``{"pb": path[, "onnx": path]}``.
+
+        export_graph(fn, "out/model.pb", ["input1", "input2", "input3"], ["output"], "out/model.onnx")
+    """
+    pb_path = check_output_file(pb_path, what=pb_what)
+    if onnx_path is not None:
+        onnx_path = check_output_file(onnx_path, what=onnx_what)
+        if os.path.abspath(onnx_path) == os.path.abspath(pb_path):
+            raise UserError(f"{onnx_what} {onnx_path} is the {pb_what} too: expected two different files")
+    graph_def = finalize_graph(freeze(concrete_fn), inputs, outputs,
+                               drop_return_identity=drop_return_identity)
+    paths = {"pb": save_pb(graph_def, pb_path, what=pb_what)}
+    if onnx_path is not None:
+        paths["onnx"] = pb_to_onnx(pb_path, onnx_path, inputs, outputs, opset=opset, what=onnx_what)
+    return paths
 
 
 def load_graph_def(path):
@@ -177,7 +270,8 @@ def _rename_value(graph, old: str, new: str) -> None:
                 _rename_value(sub, old, new)
 
 
-def pb_to_onnx(pb_path, onnx_path, inputs: Sequence[str], outputs: Sequence[str], opset: int = 13) -> str:
+def pb_to_onnx(pb_path, onnx_path, inputs: Sequence[str], outputs: Sequence[str], opset: int = 13,
+               what: str = "ONNX path") -> str:
     """Convert a frozen .pb to ONNX with tf2onnx, keeping the graph's names.
 
     ``inputs``/``outputs`` are tensor names (``"x_real:0"`` or ``"x_real"``, ``"G/Tanh:0"``). ONNX
@@ -188,6 +282,7 @@ def pb_to_onnx(pb_path, onnx_path, inputs: Sequence[str], outputs: Sequence[str]
 
     import tf2onnx
 
+    onnx_path = check_output_file(onnx_path, what=what)  # before the (slow) conversion
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
     graph_def = load_graph_def(pb_path)
     in_names = [_tensor_name(n) for n in inputs]
@@ -216,7 +311,7 @@ def pb_to_onnx(pb_path, onnx_path, inputs: Sequence[str], outputs: Sequence[str]
     for name in in_names:
         if _base(name) != name and _base(name) not in taken:  # never merge two values
             _rename_value(model_proto.graph, name, _base(name))
-    return _write_proto(model_proto, onnx_path)
+    return _write_proto(model_proto, onnx_path, what=what)
 
 
 _ORT_TYPES = {
@@ -292,12 +387,9 @@ def parity_report(results: Mapping[str, Sequence[np.ndarray]]) -> dict:
     return report
 
 
-def write_parity(report: dict, path) -> str:
+def write_parity(report: dict, path, what: str = "parity report path") -> str:
     """Write a parity report as JSON."""
-    path = os.fspath(path)
-    parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
+    path = check_output_file(path, what=what)
     with open(path, "w") as f:
         json.dump(report, f, indent=2)
         f.write("\n")

@@ -7,16 +7,21 @@ columns of text:
   warm-up) are dropped, then ``batch_size * rank_size * steps / seconds`` over the rest, taken
   from the records' ``step`` and ``time`` (the median ``images_per_sec`` when time cannot be used).
 - TrainingTime: seconds per training step in that window.
-- ActualLoss: mean of ``--loss_key`` over the last 20 records that have it.
+- ActualLoss: mean of ``--loss_key`` over the last 20 records that have it (default ``loss/G``:
+  every model logs its scalars as ``loss/D``, ``loss/G``, ``loss/G_rec``, ...).
 - TrainAccuracy: last value of ``--accuracy_key`` (``None`` for GANs without one).
 - E2ETrainingTime: ``--e2e_seconds`` from the launcher, else the span the log covers.
 
-Example (what ``test/train_performance_1p.sh`` runs at its end)::
+Everything that belongs to the model (its network name, batch size, rank size, device, loss key)
+comes from the launcher's command line; nothing here knows any model. Example (what a model's
+``test/train_performance_1p.sh`` runs at its end)::
 
-    python -m common_tools.modelzoo --log test/output/0/train_log.jsonl --network StarGAN \\
-        --batch_size 16 --rank_size 1 --device_type cpu --case perf --out_dir test/output/0
+    python -m common_tools.modelzoo --log test/output/0/train_log.jsonl \\
+        --network MyGAN_ID0000_for_TensorFlow --batch_size 16 --rank_size 1 --device_type cpu \\
+        --case perf --out_dir test/output/0 --e2e_seconds 742
 
-writes ``test/output/0/StarGAN_bs16_1p_perf.log`` and prints the three ``Final ...`` lines.
+writes ``test/output/0/MyGAN_ID0000_for_TensorFlow_bs16_1p_perf.log`` and prints the three
+``Final ...`` lines.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Optional, Sequence
 from .errors import UserError, run_cli
 from .logging import JSONL_NAME, read_jsonl
 
+_RECORD_KEYS = ("step", "time", "elapsed", "images_per_sec")  # what StepLogger adds itself
 RESULT_KEYS = ("Network", "RankSize", "BatchSize", "DeviceType", "CaseName", "ActualFPS",
                "TrainingTime", "TrainAccuracy", "ActualLoss", "E2ETrainingTime")
 
@@ -82,9 +88,10 @@ def summarize(records: list, batch_size: int, rank_size: int = 1, loss_key: str 
 
     losses = [v for r in records if (v := _num(r.get(loss_key))) is not None]
     if not losses:
-        found = sorted({k for r in records for k in r if "loss" in k.lower()})
-        raise UserError(f"{source} has no values for loss key {loss_key!r}: found "
-                        f"{', '.join(found) or 'no loss keys'} (use --loss_key)")
+        found = sorted({k for r in records for k, v in r.items()
+                        if k not in _RECORD_KEYS and _num(v) is not None})
+        raise UserError(f"{source} has no values for loss key {loss_key!r}: its scalars are "
+                        f"{', '.join(found) or 'none'} (use --loss_key)")
     actual_loss = statistics.fmean(losses[-20:])
 
     accuracy = None
@@ -134,18 +141,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the ModelZoo <CaseName>.log result file from a train_log.jsonl.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  python -m common_tools.modelzoo --log test/output/0/train_log.jsonl "
-               "--network StarGAN \\\n      --batch_size 16 --rank_size 1 --device_type cpu "
-               "--case perf --out_dir test/output/0")
+               "--network MyGAN_ID0000_for_TensorFlow \\\n      --batch_size 16 --rank_size 1 "
+               "--device_type cpu --case perf --out_dir test/output/0")
     parser.add_argument("--log", required=True,
                         help="train_log.jsonl written by the trainer (or the run folder holding it)")
-    parser.add_argument("--network", required=True, help="network name, e.g. StarGAN")
+    parser.add_argument("--network", required=True, help="the ModelZoo network name (the launcher's Network)")
     parser.add_argument("--batch_size", type=int, required=True, help="per-device batch size")
     parser.add_argument("--rank_size", type=int, default=1, help="number of devices (default 1)")
     parser.add_argument("--device_type", default="cpu", help="e.g. cpu, gpu, Ascend910")
     parser.add_argument("--case", choices=("perf", "acc"), default="perf",
                         help="perf (train_performance_1p.sh) or acc (train_full_1p.sh)")
     parser.add_argument("--out_dir", required=True, help="folder for <CaseName>.log")
-    parser.add_argument("--loss_key", default="loss/G", help="JSONL key of the loss (default loss/G)")
+    parser.add_argument("--loss_key", default="loss/G",
+                        help="JSONL key of the reported loss (default loss/G, the shared naming)")
     parser.add_argument("--accuracy_key", default=None, help="JSONL key of an accuracy, if any")
     parser.add_argument("--skip", type=int, default=None,
                         help="warm-up records to ignore for speed (default 10%%, 1..20)")

@@ -5,11 +5,19 @@ outputs into a new timestamped subfolder of ``--output`` and prints that folder'
 format changed between releases, so downstream steps take the newest subfolder
 (:func:`latest_output_dir`) rather than rebuilding the name. On a machine without msame use the
 drop-in runner (``msame-onnx``, :mod:`common_tools.runner`) with an .onnx or .pb model.
+
+For shell launchers, ``python -m common_tools.msame`` takes msame's own flags, runs it and exits
+non-zero with one ``error:`` line when msame printed ``[ERROR]`` or failed (msame itself exits 0
+after many errors); without msame it says so and exits 2:
+
+    python -m common_tools.msame --model om/model.om --input bin/input1,bin/input2,bin/input3 \
+        --output out --outfmt BIN          # --msame PATH (or $MSAME) picks the binary
 """
 
 from __future__ import annotations
 
 import os
+import argparse
 import re
 import shlex
 import shutil
@@ -17,7 +25,7 @@ import subprocess
 import sys
 from typing import Mapping, Sequence
 
-from .errors import UserError
+from .errors import UserError, check_output_dir, run_cli
 
 _TIME = re.compile(r"^Inference time:\s*([0-9.eE+-]+)\s*ms")
 _AVERAGE = re.compile(r"^Inference average time\s?:\s*([0-9.eE+-]+|nan|inf)\s*ms")
@@ -88,7 +96,7 @@ def run_msame(model, output, inputs=None, outfmt: str = "BIN", loop: int = 1, de
         print(printable, flush=True)
         raise UserError(f"{cmd[0]} not found on PATH (build it from Ascend/tools msame on an Ascend host, "
                         f"or run the .onnx with msame-onnx); the command is printed above")
-    os.makedirs(os.fspath(output), exist_ok=True)
+    check_output_dir(output, what="msame --output")
     print(printable, flush=True)
     lines: list[str] = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -120,3 +128,57 @@ def latest_output_dir(root) -> str:
         raise UserError(f"no output subfolder in {root}: expected the timestamped folder msame creates")
     newest = max(subdirs, key=lambda e: (e.stat().st_mtime, e.name))
     return newest.path
+
+
+# ---- command line --------------------------------------------------------------------------------
+
+PASS_THROUGH = ("debug", "profiler", "dump", "outputSize", "dymBatch", "dymHW", "dymDims", "dymShape")
+NOT_INSTALLED = ("{msame} is not installed here (not found on PATH); `python -m common_tools.runner` "
+                 "takes the same flags on the .onnx")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m common_tools.msame",
+        description="Run the real msame with its own flags; exit non-zero when it printed [ERROR] or failed.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  python -m common_tools.msame --model om/model.om --input bin/input1,bin/input2,"
+               "bin/input3 --output out --outfmt BIN\nWithout msame, python -m common_tools.runner takes "
+               "the same flags on the .onnx (or frozen .pb).")
+    p.add_argument("--model", required=True, help="the .om model")
+    p.add_argument("--input", default=None, help="comma-separated .bin files or folders; none: zeros")
+    p.add_argument("--output", required=True, help="folder that gets msame's timestamped subfolder")
+    p.add_argument("--outfmt", default="BIN", help="BIN or TXT")
+    p.add_argument("--loop", type=int, default=1, help="runs in file mode, 1..100")
+    p.add_argument("--device", type=int, default=0, help="Ascend device id")
+    for flag in PASS_THROUGH:
+        p.add_argument(f"--{flag}", default=None, help="passed to msame as given")
+    p.add_argument("--msame", default=os.environ.get("MSAME") or "msame",
+                   help="the msame executable (default: $MSAME, else msame on PATH)")
+    return p
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not 1 <= args.loop <= 100:
+        raise UserError(f"--loop {args.loop}: expected an integer from 1 to 100")
+    extra = {flag: getattr(args, flag) for flag in PASS_THROUGH if getattr(args, flag) is not None}
+    build_msame_command(args.msame, args.model, args.input, args.output)  # an .onnx is refused here
+    if shutil.which(args.msame) is None:
+        if os.sep in args.msame:
+            raise UserError(f"--msame {args.msame} is not an executable file; without msame, "
+                            f"`python -m common_tools.runner` takes the same flags on the .onnx")
+        raise UserError(NOT_INSTALLED.format(msame=args.msame))
+    result = run_msame(args.model, args.output, inputs=args.input, outfmt=args.outfmt, loop=args.loop,
+                       device=args.device, extra=extra, msame=args.msame)
+    print(f"msame: outputs in {result['output_dir']}", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m common_tools.msame``: one ``error:`` line and exit 2 on any msame error."""
+    run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -236,13 +236,21 @@ def apply_overrides(cfg, **overrides):
         raise UserError(f"bad config override: {exc}") from exc
 
 
-def add_config_args(parser: argparse.ArgumentParser, cls, skip=()) -> argparse.ArgumentParser:
-    """Add one ``--<field>`` option per dataclass field (default None = keep the preset's value)."""
+def add_config_args(parser: argparse.ArgumentParser, cls, skip=(), flags=None) -> argparse.ArgumentParser:
+    """Add one ``--<field>`` option per dataclass field (default None = keep the preset's value).
+
+    The help text is the field's comment in the class source; ``flags={field: "--card_name"}``
+    keeps a card's own flag name for a field (``dest`` stays the field name).
+    """
+    docs, types, flags = field_docs(cls), _field_types(cls), dict(flags or {})
     for f in dataclasses.fields(cls):
         if f.name in skip or f.name.startswith("_"):
             continue
-        parser.add_argument(f"--{f.name}", default=None, metavar=f.name.upper(),
-                            help=f"override {f.name} ({_type_name(_field_types(cls)[f.name])})")
+        names = [flags[f.name]] if f.name in flags else [f"--{f.name}"]
+        role = " (fixed once trained)" if f.metadata.get(ROLE, ARCHITECTURE) == ARCHITECTURE else ""
+        parser.add_argument(*names, dest=f.name, default=None, metavar=f.name.upper(),
+                            help=f"{docs.get(f.name, f.name)} [{_type_name(types[f.name])}, "
+                                 f"default {f.default!r}]{role}".replace("%", "%%"))
     return parser
 
 
@@ -285,3 +293,96 @@ def new_run_dir(root: str, name: str) -> str:
             return path
         except FileExistsError:  # another process took this number
             n += 1
+
+
+# ---- field roles: what a resumed run may change ------------------------------------------------
+# Every config field is either part of the architecture (changing it makes the saved weights
+# unusable, so a resume with another value is refused) or of the schedule (lr, iterations,
+# cadences: a resume applies the new value and says so). Fields not marked are architecture.
+
+ROLE = "role"
+ARCHITECTURE, SCHEDULE = "architecture", "schedule"
+
+
+def arch(default, **kwargs):
+    """A dataclass field that shapes the networks: ``image_size: int = arch(128)``."""
+    return dataclasses.field(default=default, metadata={ROLE: ARCHITECTURE}, **kwargs)
+
+
+def sched(default, **kwargs):
+    """A dataclass field a resumed run may change: ``lr: float = sched(2e-4)``."""
+    return dataclasses.field(default=default, metadata={ROLE: SCHEDULE}, **kwargs)
+
+
+def field_role(cls, name: str) -> str:
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return f.metadata.get(ROLE, ARCHITECTURE)
+    raise KeyError(name)
+
+
+def reconcile(cfg, saved, run_dir: str = "the run folder", say=None):
+    """The config a resumed run uses: ``cfg``, checked against the ``saved`` one.
+
+    An architecture field that differs is one UserError naming the field, the saved and the new
+    value; schedule fields that differ are taken from ``cfg`` and each said in one line.
+    """
+    say = say or (lambda m: print(m, file=sys.stderr, flush=True))
+    new, old = dataclasses.asdict(cfg), dataclasses.asdict(saved)
+    changed = [k for k in new if new[k] != old.get(k)]
+    for name in changed:
+        if field_role(type(cfg), name) == ARCHITECTURE:
+            raise UserError(f"{run_dir} was trained with {name}={old[name]!r} but {name}={new[name]!r} "
+                            f"was asked for: {name} shapes the networks, so its checkpoints cannot "
+                            "be resumed; use a new output folder, or the saved value")
+    for name in changed:
+        say(f"resuming with {name} changed: {old[name]!r} -> {new[name]!r}")
+    return cfg
+
+
+def field_docs(cls) -> dict:
+    """``{field: comment}`` from the ``# comment`` after each field in the class source: the
+    dataclass's comments are the CLI's help texts, written once."""
+    import inspect
+
+    docs = {}
+    try:
+        lines = inspect.getsource(cls).splitlines()
+    except (OSError, TypeError):
+        return docs
+    names = {f.name for f in dataclasses.fields(cls)}
+    for line in lines:
+        m = re.match(r"\s+(\w+)\s*:\s*[^=#]+(?:=[^#]*)?#\s*(.+)$", line)
+        if m and m.group(1) in names:
+            docs[m.group(1)] = m.group(2).strip()
+    return docs
+
+
+class Presets:
+    """Mixin for config dataclasses: ``Cfg.preset("tiny")`` calls the classmethod named in
+    ``PRESETS``; ``cfg.replace(**changes)``."""
+
+    PRESETS: tuple = ("paper", "tiny", "demo")
+
+    @classmethod
+    def preset(cls, name: str):
+        if name not in cls.PRESETS:
+            raise UserError(f"unknown preset {name!r}: expected one of {', '.join(cls.PRESETS)}")
+        return getattr(cls, name)()
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+def config_for_run(cls, run_dir: Optional[str], preset: Optional[str] = None, overrides=None):
+    """The starting config of a CLI run: the given ``preset``; else the run's saved config.json
+    (so a plain rerun resumes with what it trained with); else ``paper``. Then ``overrides``
+    (``{field: CLI string}``, None values skipped)."""
+    saved = run_dir and os.path.isfile(os.path.join(run_dir, CONFIG_NAME))
+    if preset:
+        cfg = cls.preset(preset)
+    elif saved:
+        cfg = load_config(cls, run_dir)
+    else:
+        cfg = cls.preset("paper")
+    return apply_overrides(cfg, **(overrides or {}))

@@ -22,7 +22,8 @@ from common_tools.logging import read_jsonl  # noqa: E402
 
 
 def _model_and_opt(units=4):
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units)])
+    # layers named: checkpoints key a model's variables by their path inside it
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units, name="dense")])
     opt = keras.optimizers.Adam(1e-2)
     opt.build(model.trainable_variables)
     return model, opt
@@ -107,7 +108,8 @@ def test_mismatched_checkpoint_is_one_clear_line(tmp_path):
         CheckpointKeeper(tmp_path, G=wide, g_opt=wide_opt).restore()
     msg = str(err.value)
     assert "model-5" in msg and "does not match" in msg and "\n" not in msg and len(msg) < 400
-    deeper = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    deeper = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="dense"),
+                               keras.layers.Dense(2, name="out")])
     with pytest.raises(UserError, match="does not match"):
         restore_for_inference(tmp_path, G=deeper)
     (tmp_path / "model-5.data-00000-of-00001").write_bytes(b"garbage")
@@ -189,17 +191,12 @@ def test_sigkill_then_rerun_resumes(tmp_path):
     np.testing.assert_allclose([after[s] for s in redone], [before[s] for s in redone], rtol=1e-6)
 
 
-def test_layers_in_a_plain_list_are_refused_not_silently_dropped(tmp_path):
-    import keras
-    import tensorflow as tf
-
-    from common_tools.checkpoint import CheckpointKeeper
-
+def _list_model():
     class ListModel(keras.Model):
         def __init__(self):
-            super().__init__()
-            self.blocks = [keras.layers.Dense(3), keras.layers.Dense(4)]   # invisible to TF tracking
-            self.head = keras.layers.Dense(2)
+            super().__init__(name="list_model")
+            self.blocks = [keras.layers.Dense(3, name="b0"), keras.layers.Dense(4, name="b1")]
+            self.head = keras.layers.Dense(2, name="head")
 
         def call(self, x):
             for block in self.blocks:
@@ -208,11 +205,71 @@ def test_layers_in_a_plain_list_are_refused_not_silently_dropped(tmp_path):
 
     model = ListModel()
     model(tf.zeros([1, 5]))
+    return model
+
+
+def test_keras_layers_in_plain_lists_are_saved_and_restored(tmp_path):
+    # tf.train.Checkpoint alone would save only head's 2 of the 6 variables
+    model = _list_model()
     keeper = CheckpointKeeper(tmp_path / "ck", G=model)
-    with pytest.raises(ValueError, match="would miss 4 of 6 variables of 'G'"):
-        keeper.save(1)
-    assert not list((tmp_path / "ck").glob("*.index"))
-    # the same weights passed as a dict are tracked, so that works
-    named = {v.path.replace("/", "__"): v for v in model.variables}
-    CheckpointKeeper(tmp_path / "ok", G=named).save(1)
-    assert (tmp_path / "ok" / "model-1.index").exists()
+    assert keeper.count_variables() == 6 + 1          # every weight, plus the step counter
+    keeper.save(1)
+    fresh = _list_model()
+    assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), fresh.get_weights()))
+    assert restore_for_inference(tmp_path / "ck", G=fresh) == 1
+    for a, b in zip(model.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    reader = tf.train.load_checkpoint(str(tmp_path / "ck" / "model-1"))
+    keys = {k.split("/")[1].replace("..", ".") for k in reader.get_variable_to_shape_map() if k.startswith("G/")}
+    assert {"b0.kernel", "b0.bias", "b1.kernel", "b1.bias", "head.kernel", "head.bias"} <= keys
+
+
+def test_damaged_newest_falls_back_to_older_intact_one(tmp_path):
+    model, opt = _model_and_opt()
+    keeper = CheckpointKeeper(tmp_path, G=model, g_opt=opt)
+    keeper.save(1)
+    w1 = model.get_weights()
+    model.layers[0].kernel.assign(model.layers[0].kernel + 1.0)
+    keeper.save(2)
+    (tmp_path / "model-2.data-00000-of-00001").write_bytes(b"garbage")
+    said = []
+    fresh, fresh_opt = _model_and_opt()
+    assert CheckpointKeeper(tmp_path, G=fresh, g_opt=fresh_opt, say=said.append).restore() == 1
+    np.testing.assert_array_equal(fresh.get_weights()[0], w1[0])
+    assert len(said) == 1 and "model-2" in said[0] and "model-1" in said[0]
+
+
+def test_kill_during_save_leftovers(tmp_path):
+    model, opt = _model_and_opt()
+    # a kill during the very first save: only TF's temp folder and a torn index are there
+    (tmp_path / "model-5_temp").mkdir(parents=True)
+    (tmp_path / "model-5_temp" / "part-00000-of-00001.index").write_bytes(b"torn")
+    said = []
+    keeper = CheckpointKeeper(tmp_path, G=model, g_opt=opt, say=said.append)
+    assert keeper.restore() is None
+    assert not (tmp_path / "model-5_temp").exists()
+    assert len(said) == 1 and "incomplete" in said[0] and "step 0" in said[0]
+    # with a good checkpoint beside the leftovers, the good one is used and the temp folder goes
+    keeper.save(3)
+    (tmp_path / "model-6_temp").mkdir()
+    assert CheckpointKeeper(tmp_path, G=model, g_opt=opt, say=said.append).restore() == 3
+    assert not (tmp_path / "model-6_temp").exists() and len(said) == 1
+
+
+def test_failed_restore_leaves_no_warning_flood(tmp_path):
+    script = textwrap.dedent(f"""
+        import keras
+        from common_tools.checkpoint import CheckpointKeeper
+        from common_tools.errors import UserError
+        m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="d")])
+        CheckpointKeeper({str(tmp_path)!r}, G=m).save(1)
+        wide = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5, name="d")])
+        try:
+            CheckpointKeeper({str(tmp_path)!r}, G=wide).restore()
+        except UserError as exc:
+            print("error:", exc)
+        """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert "does not match" in proc.stdout
+    assert "could not be found" not in proc.stderr, proc.stderr[-2000:]

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from common_tools import celeba
 from common_tools.errors import UserError
 from common_tools.metrics import attr_classifier as ac
 
@@ -76,10 +77,15 @@ def test_train_save_load_ensure(faces, tmp_path, monkeypatch):
     out = str(tmp_path / "clf")
     ac.train_classifier(faces, ATTRS, out, image_size=32, steps=2, batch_size=8, verbose=0)
     meta = json.load(open(os.path.join(out, ac.META_FILE)))
-    assert meta["attrs"] == ATTRS and meta["image_size"] == 32 and meta["preset"] == "stgan"
+    assert meta["attrs"] == ATTRS and meta["image_size"] == 32 and meta["format"] == ac.META_FORMAT
+    # the protocol's defaults: the 128-px face crop for other sizes, TF1 bicubic, no flip; the partition
+    assert meta["preprocess"] == {"crop": {"kind": "box", "top": 26, "left": 3, "size": 170},
+                                  "resize": "bicubic_tf1", "flip": False}
+    assert meta["split"]["kind"] == "partition"
     assert set(meta["test_accuracy"]["per_attribute"]) == set(ATTRS) and meta["test_accuracy"]["n"] == 4
 
     clf = ac.AttributeClassifier.load(out)
+    assert clf.preprocess == ac.default_preprocess(32) and clf.split == ac.DEFAULT_SPLIT
     x = np.random.default_rng(0).uniform(-1, 1, (3, 64, 64, 3)).astype(np.float32)  # resized to 32
     p = clf.predict(x)
     assert p.shape == (3, 3) and ((p > 0) & (p < 1)).all()
@@ -112,7 +118,8 @@ def test_ensure_takes_over_a_stale_lock_and_waits_for_a_live_one(faces, tmp_path
     dead.wait()
     (out / ac.LOCK_FILE).write_text(str(dead.pid))  # its trainer died
     monkeypatch.setattr(ac, "_read_meta", lambda d: None if not calls else {
-        "attrs": ["Male"], "image_size": 32, "data": ac._data_fingerprint(faces), "preset": "stgan", "split": "stgan"})
+        "format": ac.META_FORMAT, "attrs": ["Male"], "image_size": 32, "data": ac._data_fingerprint(faces),
+        "preprocess": ac.default_preprocess(32).to_dict(), "split": ac.DEFAULT_SPLIT.to_dict()})
     assert ac.ensure_classifier(faces, ["Male"], str(out), image_size=32) == "loaded"
     assert calls and calls[0]["steps"] == ac.DEMO_STEPS and not (out / ac.LOCK_FILE).exists()
 
@@ -128,3 +135,65 @@ def test_missing_data_is_a_user_error(tmp_path):
         ac.train_classifier(str(tmp_path), ATTRS, str(tmp_path / "out"))
     with pytest.raises(UserError, match="no trained attribute classifier"):
         ac.AttributeClassifier.load(str(tmp_path))
+
+
+class Trained(Exception):
+    """Raised by a stand-in trainer: ensure_classifier decided to train."""
+
+
+def test_specs_are_recorded_and_a_different_or_old_classifier_is_retrained(faces, tmp_path, monkeypatch, capsys):
+    out = str(tmp_path / "clf")
+    centre = celeba.Preprocess(crop=celeba.CenterCrop(178), resize="bilinear", flip=True)
+    seeded = celeba.SeededSplit(seed=5, n_test=8)
+    ac.train_classifier(faces, ["Male"], out, image_size=32, steps=1, batch_size=4, verbose=0,
+                        preprocess=centre, split=seeded)
+    clf = ac.AttributeClassifier.load(out)
+    assert clf.preprocess == centre and clf.split == seeded and clf.meta["test_accuracy"]["n"] == 8
+
+    calls = []
+
+    def training(*a, **k):
+        calls.append(k)
+        raise Trained
+
+    monkeypatch.setattr(ac, "train_classifier", training)
+    assert ac.ensure_classifier(faces, ["Male"], out, image_size=32, preprocess=centre, split=seeded).attrs == ["Male"]
+    assert not calls  # the same specs: loaded
+    capsys.readouterr()
+    with pytest.raises(Trained):
+        ac.ensure_classifier(faces, ["Male"], out, image_size=32, split=seeded)  # default preprocessing
+    note = capsys.readouterr().err.strip()
+    assert calls[-1]["preprocess"] == ac.default_preprocess(32) and calls[-1]["split"] == seeded
+    assert note.count("\n") == 0 and "retraining" in note and "preprocessing differ" in note
+
+
+def test_a_classifier_from_before_the_specs_is_declared_stale(faces, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "old"
+    ac.train_classifier(faces, ["Male"], str(out), image_size=32, steps=1, batch_size=4, verbose=0)
+    meta = json.loads((out / ac.META_FILE).read_text())
+    for key in ("format", "preprocess", "split"):
+        meta.pop(key)
+    meta.update(preset="old-name", split="old-name")  # what an older version wrote
+    (out / ac.META_FILE).write_text(json.dumps(meta))
+    clf = ac.AttributeClassifier.load(str(out))  # still loads and predicts
+    assert clf.predict(np.zeros((1, 32, 32, 3), np.float32)).shape == (1, 1)
+    with pytest.raises(UserError) as err:
+        clf.preprocess
+    assert "\n" not in str(err.value) and "predates" in str(err.value) and str(out) in str(err.value)
+    calls = []
+    monkeypatch.setattr(ac, "train_classifier", lambda *a, **k: calls.append(k) or str(out))
+    monkeypatch.setattr(ac.AttributeClassifier, "load", classmethod(lambda cls, d: "loaded"))
+    trained = {**meta, "format": ac.META_FORMAT, "preprocess": ac.default_preprocess(32).to_dict(),
+               "split": ac.DEFAULT_SPLIT.to_dict()}
+    monkeypatch.setattr(ac, "_read_meta", lambda d: trained if calls else meta)
+    assert ac.ensure_classifier(faces, ["Male"], str(out), image_size=32) == "loaded" and len(calls) == 1
+    note = capsys.readouterr().err.strip()
+    assert note.count("\n") == 0 and "predates recorded preprocess/split specs" in note
+
+
+def test_default_classifier_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("GANZOO_CLASSIFIER_DIR", raising=False)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert ac.default_classifier_dir(64) == os.path.join(repo, "runs", "demo", "classifier_64")
+    monkeypatch.setenv("GANZOO_CLASSIFIER_DIR", str(tmp_path))
+    assert ac.default_classifier_dir(128) == os.path.join(str(tmp_path), "classifier_128")

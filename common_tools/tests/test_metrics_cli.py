@@ -79,3 +79,27 @@ def test_swd_and_msssim_on_npz(tmp_path, capsys):
 def test_is_without_weights_fails_before_any_work(tmp_path):
     res = run_cli("is", str(tmp_path), "--num", "4")
     assert res.returncode == 2 and "--is_weights" in res.stderr
+
+
+def test_attr_train_and_eval_with_generic_split_and_crop_names(tmp_path, capsys):
+    from common_tools.metrics.attr_classifier import AttributeClassifier
+    from common_tools.synthetic import faces
+
+    data = faces.generate(tmp_path / "faces", num=40, seed=0)
+    out = str(tmp_path / "clf")
+    assert main(["attr_train", "--data_root", str(data), "--out_dir", out, "--attrs", "Male", "--image_size", "32",
+                 "--steps", "1", "--batch_size", "4", "--crop", "center:178", "--resize", "bilinear",
+                 "--split", "seeded", "--n_test", "6"]) == 0
+    clf = AttributeClassifier.load(out)
+    assert clf.preprocess.crop.to_dict() == {"kind": "center", "size": 178} and clf.preprocess.resize == "bilinear"
+    assert clf.split.to_dict()["kind"] == "seeded" and clf.meta["test_accuracy"]["n"] == 4  # a tenth of 40
+    capsys.readouterr()
+    assert main(["attr_eval", "--classifier", out, "--data_root", str(data)]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 4  # its own (seeded) split
+    assert main(["attr_eval", "--classifier", out, "--data_root", str(data), "--split", "partition"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 4  # SynthFaces' partition file: 4 test images
+
+
+def test_attr_train_bad_crop_is_one_line(tmp_path):
+    res = run_cli("attr_train", "--data_root", str(tmp_path), "--out_dir", str(tmp_path / "o"), "--crop", "box:1,2")
+    assert res.returncode == 2 and res.stderr.strip().count("\n") == 0 and "--crop 'box:1,2'" in res.stderr

@@ -149,6 +149,6 @@ def test_benchmark_run_reports_rates():
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     figures = synthetic.run(num=8, pipeline=False)  # the pipeline itself is tested in test_celeba
     assert figures["faces"] == 8 and figures["faces_per_s"] > 0 and figures["faces_per_cpu_s"] > 0
-    assert figures["check_images_ms_per_1000"] >= 0 and "stgan128_pipeline_images_per_s" not in figures
+    assert figures["check_images_ms_per_1000"] >= 0 and not any("pipeline" in key for key in figures)
     if affinity is not None:
         assert figures["pinned_to_one_cpu"] and os.sched_getaffinity(0) == affinity  # restored

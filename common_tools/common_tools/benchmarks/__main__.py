@@ -1,35 +1,32 @@
-"""Run the common_tools benchmarks and write their figures to a JSON file and a Markdown table.
+"""Run the common_tools benchmarks, each in its own process, and write common_tools.json and .md.
 
 Example:
     python -m common_tools.benchmarks --out runs/bench
+    python -m common_tools.benchmarks --out /tmp/bench --only synthetic
+
+Each module of this package defines ``run() -> dict`` of measured figures; :mod:`common_tools.bench`
+runs it in a child process (so each gets its own peak RSS) and writes the JSON and the Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
-import os
-import platform
-import time
+import shlex
+import sys
 from typing import Optional, Sequence
 
+from common_tools.bench import Config, entries, flatten_figures, markdown, markdown_table, run_bench
 from common_tools.errors import run_cli
 
 # Each module defines run() -> dict of figures (name -> number or string).
 BENCHMARKS = ("synthetic", "fid")
 
 
-def _machine() -> str:
-    return f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}"
-
-
-def _flatten(prefix: str, value, rows: list) -> None:
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else key, sub, rows)
-    else:
-        rows.append((prefix, value))
+def table(result: dict) -> str:
+    """| benchmark | figure | value | over every figure of every benchmark that ran."""
+    rows = [[e["name"], key, value] for e in entries(result, ok_only=True)
+            for key, value in flatten_figures(e["result"])]
+    return markdown_table(["benchmark", "figure", "value"], rows)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -38,26 +35,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--out", default="runs/bench", help="folder for common_tools.json/.md")
     parser.add_argument("--only", nargs="*", choices=BENCHMARKS, help="run only these")
     args = parser.parse_args(argv)
-
-    results = {"machine": _machine(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    for name in args.only or BENCHMARKS:
-        module = importlib.import_module(f"common_tools.benchmarks.{name}")
-        print(f"bench: {name} ...", flush=True)
-        results[name] = module.run()
-        print(json.dumps(results[name], indent=1), flush=True)
-
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "common_tools.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    rows: list = []
-    for name in args.only or BENCHMARKS:
-        _flatten(name, results[name], rows)
-    with open(os.path.join(args.out, "common_tools.md"), "w") as f:
-        f.write(f"common_tools benchmarks ({results['machine']}, {results['date']})\n\n")
-        f.write("| figure | value |\n|---|---|\n")
-        for key, value in rows:
-            f.write(f"| {key} | {value} |\n")
-    print(f"bench: wrote {args.out}/common_tools.json and .md")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    configs = [Config(name, f"common_tools.benchmarks.{name}:run") for name in args.only or BENCHMARKS]
+    result = run_bench("common_tools", "common_tools benchmarks", configs, args.out, table=table,
+                       command=shlex.join(["python", "-m", "common_tools.benchmarks", *argv]))
+    print(markdown(result, table))
+    print(f"bench: wrote {' and '.join(result['files'])}")
+    failed = [e["name"] for e in result["entries"] if e["status"] != "ok"]
+    if failed:
+        print(f"bench: failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -50,7 +50,8 @@ def run(num: int = 500, batches: int = 30, batch_size: int = 16, pipeline: bool 
         }
         if not pipeline:
             return figures
-        ds = celeba.make_dataset(image_dir, attrs.files, attrs.labels(["Male"]), "stgan", 128,
+        face_crop = celeba.Preprocess(crop=celeba.Crop(top=26, left=3, size=170), resize="bicubic_tf1")
+        ds = celeba.make_dataset(image_dir, attrs.files, attrs.labels(["Male"]), face_crop, 128,
                                  batch_size=batch_size, training=True, seed=0)
         it = iter(ds)
         next(it)  # build the pipeline, fill the prefetch buffer

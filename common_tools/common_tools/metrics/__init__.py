@@ -4,15 +4,17 @@
 - ``fid``: ``inception_features``, ``fid_from_features``, ``fid_between`` (2015-12-05 Inception pool3)
 - ``kid``: ``kid_from_features``, ``kid_between``; ``inception_score.inception_score``;
   ``swd.swd`` (PGGAN); ``msssim``: ``ms_ssim``, ``msssim_diversity`` (PGGAN diversity)
-- ``attr_classifier``: the STGAN/AttGAN attribute classifier, ``editing_accuracy``, ``domain_fid``
+- ``attr_classifier``: the AttGAN-protocol attribute classifier, ``editing_accuracy``, ``domain_fid``,
+  ``default_preprocess``, ``default_classifier_dir``
 
 Importing this package loads numpy/scipy only; TensorFlow is imported when a network is needed.
 CLI: ``python -m common_tools.metrics --help``.
 """
 
 from common_tools.metrics.psnr_ssim import psnr, psnr_ssim_batch, ssim
-from common_tools.metrics.attr_classifier import (AttributeClassifier, build_classifier, domain_fid,
-                                                  editing_accuracy, ensure_classifier, train_classifier)
+from common_tools.metrics.attr_classifier import (AttributeClassifier, build_classifier, default_classifier_dir,
+                                                  default_preprocess, domain_fid, editing_accuracy,
+                                                  ensure_classifier, train_classifier)
 
 # Functions importable from the package without loading their module up front. (The SWD and IS
 # functions share their module's name, so they are reached as ``metrics.swd.swd`` and
@@ -34,4 +36,5 @@ def __getattr__(name):
 
 
 __all__ = ["psnr", "ssim", "psnr_ssim_batch", "AttributeClassifier", "build_classifier", "train_classifier",
-           "ensure_classifier", "editing_accuracy", "domain_fid", *_LAZY]
+           "ensure_classifier", "editing_accuracy", "domain_fid", "default_preprocess", "default_classifier_dir",
+           *_LAZY]

@@ -17,13 +17,15 @@ import numpy as np
 from common_tools.errors import UserError, run_cli
 
 EXAMPLES = """examples:
-  python -m common_tools.metrics fid runs/data/synthfaces/img_align_celeba runs/demo/stargan/fakes --out fid.json
+  python -m common_tools.metrics fid runs/data/synthfaces/img_align_celeba runs/demo/<model>/fakes --out fid.json
   python -m common_tools.metrics kid real_dir fake_dir
   python -m common_tools.metrics is fake_dir --is_weights inception_softmax_2048x1008.npy
   python -m common_tools.metrics swd real.npz fake.npz
   python -m common_tools.metrics msssim fake_dir --num 1000
   python -m common_tools.metrics psnr_ssim originals_dir reconstructions_dir
   python -m common_tools.metrics attr_train --data_root runs/data/synthfaces --out_dir runs/attr_clf --image_size 64 --steps 300
+  python -m common_tools.metrics attr_train --data_root runs/data/synthfaces --out_dir runs/clf_c --crop center:178 \
+      --resize bilinear --split seeded --image_size 64 --steps 300
   python -m common_tools.metrics attr_eval --classifier runs/attr_clf --data_root runs/data/synthfaces
 """
 
@@ -128,11 +130,48 @@ def cmd_psnr_ssim(a) -> dict:
             **psnr_ssim_batch(x, y, data_range=a.data_range)}
 
 
+SPLITS = ("partition", "seeded")
+
+
+def split_spec(name: str, seed: int = 1234, n_test: int = 1999):
+    """--split partition: list_eval_partition.txt (else CelebA's official number ranges);
+    --split seeded: shuffle with ``seed``, the first ``n_test`` rows (at most a tenth) are the test set."""
+    from common_tools import celeba
+
+    if name == "partition":
+        return celeba.PartitionSplit()
+    if name == "seeded":
+        return celeba.SeededSplit(seed=seed, n_test=n_test, max_test_fraction=0.1)
+    raise UserError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+
+
+def crop_spec(text: str, image_size: int):
+    """--crop default | center:SIZE | box:TOP,LEFT,SIZE (default: the classifier protocol's face crop)."""
+    from common_tools import celeba
+    from common_tools.metrics.attr_classifier import default_preprocess
+
+    kind, _, args = text.partition(":")
+    try:
+        if kind == "default" and not args:
+            return default_preprocess(image_size).crop
+        if kind == "center":
+            return celeba.CenterCrop(int(args))
+        if kind == "box":
+            top, left, size = (int(v) for v in args.split(","))
+            return celeba.Crop(top, left, size)
+    except ValueError:
+        pass
+    raise UserError(f"--crop {text!r}: expected default, center:SIZE or box:TOP,LEFT,SIZE (e.g. box:40,15,148)")
+
+
 def cmd_attr_train(a) -> dict:
+    from common_tools import celeba
     from common_tools.metrics.attr_classifier import AttributeClassifier, train_classifier
 
+    preprocess = celeba.Preprocess(crop=crop_spec(a.crop, a.image_size), resize=a.resize, flip=a.flip)
     out = train_classifier(a.data_root, a.attrs, a.out_dir, image_size=a.image_size, steps=a.steps,
-                           batch_size=a.batch_size, preset=a.preset, split=a.split, seed=a.seed)
+                           batch_size=a.batch_size, preprocess=preprocess,
+                           split=split_spec(a.split, a.split_seed, a.n_test), seed=a.seed)
     meta = AttributeClassifier.load(out).meta
     return {"classifier": out, "test_accuracy": meta.get("test_accuracy"), "train_seconds": meta.get("train_seconds")}
 
@@ -142,16 +181,17 @@ def cmd_attr_eval(a) -> dict:
     from common_tools.metrics.attr_classifier import AttributeClassifier, _dataset, _split_indices
 
     clf = AttributeClassifier.load(a.classifier)
+    preprocess = clf.preprocess  # a classifier from before the recorded specs: one line, retrain it
+    split = split_spec(a.split, a.split_seed, a.n_test) if a.split else clf.split
     table = celeba.read_attributes(os.path.join(a.data_root, "list_attr_celeba.txt"))
     labels = np.asarray(table.labels(clf.attrs), np.float32)
-    _, test_idx = _split_indices(table, a.data_root, a.split or clf.meta.get("split", "stgan"))
+    _, test_idx = _split_indices(table, a.data_root, split)
     if a.num:
         test_idx = test_idx[:a.num]
     if len(test_idx) == 0:
         raise UserError(f"the test split of {a.data_root} is empty")
     files = np.array(table.files)[test_idx]
-    ds = _dataset(a.data_root, list(files), labels[test_idx], clf.meta.get("preset", "stgan"), clf.image_size,
-                  64, False, 0)
+    ds = _dataset(a.data_root, list(files), labels[test_idx], preprocess, clf.image_size, 64, False, 0)
     xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in ds])
     return {"classifier": a.classifier, "split": "test", **clf.accuracy(np.concatenate(xs), np.concatenate(ys))}
 
@@ -208,13 +248,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--image_size", type=int, default=128)
     s.add_argument("--steps", type=int, default=1500)
     s.add_argument("--batch_size", type=int, default=32)
-    s.add_argument("--preset", default="stgan", choices=["stgan", "stargan"])
-    s.add_argument("--split", default="stgan", choices=["stgan", "stargan"])
+    s.add_argument("--crop", default="default",
+                   help="default (the protocol's face crop for --image_size), center:SIZE or box:TOP,LEFT,SIZE")
+    s.add_argument("--resize", default="bicubic_tf1", choices=["bicubic_tf1", "bilinear"])
+    s.add_argument("--flip", action="store_true", help="random horizontal flips of training images")
+    s.add_argument("--split", default="partition", choices=SPLITS,
+                   help="partition: list_eval_partition.txt (else CelebA's number ranges); "
+                        "seeded: shuffled, the first --n_test rows (at most a tenth) are the test set")
+    s.add_argument("--split_seed", type=int, default=1234, help="seed of --split seeded")
+    s.add_argument("--n_test", type=int, default=1999, help="test rows of --split seeded")
     s.add_argument("--seed", type=int, default=0)
     s = add("attr_eval", cmd_attr_eval, "test-split accuracy per attribute of a trained classifier")
     s.add_argument("--classifier", required=True, help="folder written by attr_train")
     s.add_argument("--data_root", required=True)
-    s.add_argument("--split", default=None, choices=["stgan", "stargan"], help="default: the one it was trained with")
+    s.add_argument("--split", default=None, choices=SPLITS, help="default: the one it was trained with")
+    s.add_argument("--split_seed", type=int, default=1234, help="seed of --split seeded")
+    s.add_argument("--n_test", type=int, default=1999, help="test rows of --split seeded")
     s.add_argument("--num", type=int, default=None)
     return p
 

@@ -1,12 +1,21 @@
-"""The attribute classifier of the STGAN/AttGAN protocol, its training, and editing accuracy.
+"""The attribute classifier of the AttGAN attribute-editing protocol, its training, and editing accuracy.
 
 Network (input [-1, 1], NHWC, ``image_size`` x ``image_size`` x 3):
     5 x [conv3x3-BN-ReLU, conv3x3-BN-ReLU, maxpool 2x2]  widths 16, 32, 64, 128, 256
     flatten -> FC 512 + ReLU ("features", the penultimate layer) -> FC k (one logit per attribute)
 
 A trained classifier is a folder: ``classifier.weights.h5`` + ``classifier.json`` (attrs, image_size,
-preset, split, data fingerprint, test-split accuracy per attribute). ``classifier.json`` is written last
-and atomically, so its presence means the folder is complete.
+the ``preprocess`` and ``split`` specs it was trained with, data fingerprint, test-split accuracy per
+attribute). ``classifier.json`` is written last and atomically, so its presence means the folder is
+complete. A folder whose ``classifier.json`` predates the recorded specs (``format`` < 2) still loads
+for predictions; :func:`ensure_classifier` retrains it, and ``.preprocess`` says it is stale.
+
+Defaults (the protocol's, shared by every model that is judged by it): :func:`default_preprocess`
+(the face crop of the 178x218 aligned photo per size, TF1 bicubic resize, no flip),
+:data:`DEFAULT_SPLIT` (CelebA's partition), :func:`default_classifier_dir` (where the demos keep it).
+
+    clf = ensure_classifier("runs/data/synthfaces", ["Male", "Young"], default_classifier_dir(64), 64)
+    acc = editing_accuracy(clf, edited, target_labels, source_labels, edited_attr_index)
 
 "domain FID" (:func:`domain_fid`) is the Frechet distance in this classifier's 512-d feature space. It
 compares runs of one project; it is NOT comparable with Inception FID and is always labelled so.
@@ -22,6 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
+from common_tools import celeba
 from common_tools.errors import UserError
 
 WIDTHS = (16, 32, 64, 128, 256)
@@ -29,6 +39,31 @@ FC_UNITS = 512
 WEIGHTS_FILE = "classifier.weights.h5"
 META_FILE = "classifier.json"
 LOCK_FILE = ".training.lock"
+META_FORMAT = 2  # 2: "preprocess" and "split" are spec dicts (celeba.Preprocess / split to_dict())
+
+# The protocol's face crops of the 178x218 aligned photo, by classifier size (others use the 128 one)
+CLASSIFIER_CROPS = {128: celeba.Crop(top=26, left=3, size=170), 64: celeba.Crop(top=40, left=15, size=148)}
+DEFAULT_SPLIT = celeba.PartitionSplit()  # list_eval_partition.txt, else CelebA's official number ranges
+
+
+def default_preprocess(image_size: int) -> celeba.Preprocess:
+    """The classifier's input protocol at ``image_size``: its face crop, TF1 bicubic resize, no flip."""
+    return celeba.Preprocess(crop=CLASSIFIER_CROPS.get(int(image_size), CLASSIFIER_CROPS[128]),
+                             resize="bicubic_tf1", flip=False)
+
+
+def default_classifier_dir(image_size: int = 64) -> str:
+    """``$GANZOO_CLASSIFIER_DIR/classifier_<size>`` or ``<repo>/runs/demo/classifier_<size>``: the
+    folder the demos share, so every model is judged by the same classifier (``<repo>`` is the
+    checkout this package lives in; the working directory when it is installed elsewhere)."""
+    root = os.environ.get("GANZOO_CLASSIFIER_DIR")
+    if not root:
+        here = os.path.dirname(os.path.abspath(__file__))  # <repo>/common_tools/common_tools/metrics
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(here)))
+        if not os.path.isfile(os.path.join(repo, "common_tools", "pyproject.toml")):
+            repo = os.getcwd()
+        root = os.path.join(repo, "runs", "demo")
+    return os.path.join(root, f"classifier_{int(image_size)}")
 
 
 def build_classifier(n_attrs: int, image_size: int = 128):
@@ -54,15 +89,18 @@ def build_classifier(n_attrs: int, image_size: int = 128):
 
 
 class AttributeClassifier:
-    """A trained classifier: ``.attrs``, ``.image_size``, ``.predict``, ``.features``, ``.accuracy``."""
+    """A trained classifier: ``.attrs``, ``.image_size``, ``.preprocess``, ``.split``, ``.predict``,
+    ``.features``, ``.accuracy``."""
 
-    def __init__(self, model, attrs: Sequence[str], image_size: int, meta: dict | None = None):
+    def __init__(self, model, attrs: Sequence[str], image_size: int, meta: dict | None = None,
+                 directory: str | None = None):
         import keras
 
         self.model = model
         self.attrs = list(attrs)
         self.image_size = int(image_size)
         self.meta = dict(meta or {})
+        self.directory = directory  # the folder it was loaded from (None when built in memory)
         self._features = keras.Model(model.input, model.get_layer("features").output)
 
     @classmethod
@@ -73,7 +111,27 @@ class AttributeClassifier:
                             f"{WEIGHTS_FILE}; train one with `python -m common_tools.metrics attr_train`)")
         model = build_classifier(len(meta["attrs"]), meta["image_size"])
         model.load_weights(os.path.join(directory, WEIGHTS_FILE))
-        return cls(model, meta["attrs"], meta["image_size"], meta)
+        return cls(model, meta["attrs"], meta["image_size"], meta, directory=directory)
+
+    def _stale(self, what: str) -> UserError:
+        where = self.directory or "this folder"
+        return UserError(f"the classifier in {where} predates recorded {what} specs ({META_FILE} format "
+                         f"{self.meta.get('format', 1)}, expected {META_FORMAT}); retrain it with "
+                         "`python -m common_tools.metrics attr_train` (ensure_classifier does so itself)")
+
+    @property
+    def preprocess(self) -> celeba.Preprocess:
+        """How its training images were cropped and resized (a ``celeba.Preprocess``)."""
+        if self.meta.get("format", 1) < META_FORMAT or not isinstance(self.meta.get("preprocess"), dict):
+            raise self._stale("preprocess")
+        return celeba.Preprocess.from_dict(self.meta["preprocess"], f"{META_FILE} preprocess")
+
+    @property
+    def split(self) -> celeba.SplitSpec:
+        """The train/test split it was trained and tested on (a ``celeba.SeededSplit`` / ``PartitionSplit``)."""
+        if self.meta.get("format", 1) < META_FORMAT or not isinstance(self.meta.get("split"), dict):
+            raise self._stale("split")
+        return celeba.split_from_dict(self.meta["split"], f"{META_FILE} split")
 
     def _prepare(self, images) -> np.ndarray:
         x = np.asarray(images, dtype=np.float32)
@@ -125,7 +183,7 @@ def _as_binary(labels, k: int) -> np.ndarray:
 
 def editing_accuracy(classifier: AttributeClassifier, edited_images, target_labels, source_labels,
                      edited_attr_index, attrs: Sequence[str] | None = None) -> dict:
-    """Attribute-editing accuracy of the STGAN/AttGAN protocol.
+    """Attribute-editing accuracy of the AttGAN protocol.
 
     Inputs, one row per generated image (N rows):
       edited_images      [N, H, W, 3] in [-1, 1] (resized to the classifier's size if needed)
@@ -200,50 +258,32 @@ def _data_fingerprint(data_root: str) -> dict:
     return {"data_root": os.path.abspath(data_root), "attr_file_size": st.st_size, "attr_file_mtime": st.st_mtime}
 
 
-def _split_indices(table, data_root: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) row indices of the attribute table for the named split protocol."""
-    from common_tools import celeba
-
-    files = list(table.files)
-    if split == "stargan":
-        # the reference's 1,999 test images; a tenth of a smaller folder (e.g. SynthFaces)
-        parts = celeba.stargan_split(len(files), n_test=min(1999, len(files) // 10))
-    elif split == "stgan":
-        partition = os.path.join(data_root, "list_eval_partition.txt")
-        parts = celeba.stgan_split(files, partition if os.path.isfile(partition) else None)
-    else:
-        raise UserError(f"unknown split {split!r}; expected 'stgan' or 'stargan'")
-    if isinstance(parts, dict):
-        train, test = parts["train"], parts["test"]
-    else:
-        train, test = parts[0], parts[-1]
-    pos = {f: i for i, f in enumerate(files)}
-
-    def to_idx(seq) -> np.ndarray:
-        seq = list(seq)
-        if seq and isinstance(seq[0], str):
-            return np.array([pos[s] for s in seq], np.int64)
-        return np.asarray(seq, np.int64)
-
-    return to_idx(train), to_idx(test)
+def _split_indices(table, data_root: str, split: celeba.SplitSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) row indices of the attribute table under the split spec."""
+    if not isinstance(split, (celeba.SeededSplit, celeba.PartitionSplit)):
+        raise UserError(f"expected a celeba.SeededSplit or celeba.PartitionSplit, got {split!r:.80}")
+    train, test = split.train_test(list(table.files), data_root)
+    return np.asarray(train, np.int64), np.asarray(test, np.int64)
 
 
-def _dataset(data_root, files, labels, preset, image_size, batch_size, training, seed):
-    from common_tools import celeba
-
-    return celeba.make_dataset(os.path.join(data_root, "img_align_celeba"), files, labels, preset=preset,
+def _dataset(data_root, files, labels, preprocess: celeba.Preprocess, image_size, batch_size, training, seed):
+    return celeba.make_dataset(os.path.join(data_root, "img_align_celeba"), files, labels, preprocess,
                                image_size=image_size, batch_size=batch_size, training=training,
                                repeat=training, seed=seed, drop_remainder=training, cache=training)
 
 
 def train_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_size: int = 128,
-                     steps: int = 1500, batch_size: int = 32, preset: str = "stgan", split: str = "stgan",
-                     seed: int = 0, lr: float = 1e-3, verbose: int = 1) -> str:
+                     steps: int = 1500, batch_size: int = 32, preprocess: celeba.Preprocess | None = None,
+                     split: celeba.SplitSpec | None = None, seed: int = 0, lr: float = 1e-3,
+                     verbose: int = 1) -> str:
     """Train on the training split of a CelebA-format folder; save to ``out_dir``; return ``out_dir``.
 
-    ``preset`` is the crop/resize protocol of ``common_tools.celeba.make_dataset`` ("stgan" or
-    "stargan"), ``split`` the train/test split protocol. The test-split accuracy per attribute is
-    measured and stored in ``classifier.json``.
+    ``preprocess`` (a ``celeba.Preprocess``; default :func:`default_preprocess` of ``image_size``)
+    crops and resizes the photos, ``split`` (``celeba.SeededSplit`` / ``celeba.PartitionSplit``;
+    default :data:`DEFAULT_SPLIT`) picks the train/test rows. Both are stored in ``classifier.json``
+    with the test-split accuracy per attribute.
+
+        train_classifier("runs/data/synthfaces", ["Male", "Young"], "runs/clf", image_size=64, steps=300)
     """
     import keras
     import tensorflow as tf
@@ -253,12 +293,14 @@ def train_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_s
     attrs = list(attrs)
     if not attrs:
         raise UserError("no attributes given to train the classifier on")
+    preprocess = preprocess if preprocess is not None else default_preprocess(image_size)
+    split = split if split is not None else DEFAULT_SPLIT
     fingerprint = _data_fingerprint(data_root)
     table = celeba.read_attributes(os.path.join(data_root, "list_attr_celeba.txt"))
     labels = np.asarray(table.labels(attrs), np.float32)
     train_idx, test_idx = _split_indices(table, data_root, split)
     if len(train_idx) == 0:
-        raise UserError(f"the {split!r} split of {data_root} has no training images")
+        raise UserError(f"the {split.to_dict()['kind']} split of {data_root} has no training images")
     files = np.array(table.files)
 
     keras.utils.set_random_seed(seed)
@@ -266,7 +308,7 @@ def train_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_s
     model.compile(optimizer=keras.optimizers.Adam(lr),
                   loss=keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="acc")])
-    train_ds = _dataset(data_root, list(files[train_idx]), labels[train_idx], preset, image_size,
+    train_ds = _dataset(data_root, list(files[train_idx]), labels[train_idx], preprocess, image_size,
                         batch_size, True, seed)
     t0 = time.time()
     if verbose and not sys.stderr.isatty():
@@ -277,7 +319,7 @@ def train_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_s
     clf = AttributeClassifier(model, attrs, image_size)
     test_acc = None
     if len(test_idx):
-        test_ds = _dataset(data_root, list(files[test_idx]), labels[test_idx], preset, image_size,
+        test_ds = _dataset(data_root, list(files[test_idx]), labels[test_idx], preprocess, image_size,
                            batch_size, False, seed)
         correct, count = np.zeros(len(attrs)), 0
         for x, y in test_ds:
@@ -289,7 +331,8 @@ def train_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_s
 
     os.makedirs(out_dir, exist_ok=True)
     model.save_weights(os.path.join(out_dir, WEIGHTS_FILE))
-    meta = {"attrs": attrs, "image_size": int(image_size), "preset": preset, "split": split,
+    meta = {"format": META_FORMAT, "attrs": attrs, "image_size": int(image_size),
+            "preprocess": preprocess.to_dict(), "split": split.to_dict(),
             "steps": int(steps), "batch_size": int(batch_size), "seed": int(seed), "data": fingerprint,
             "train_seconds": round(train_s, 1), "test_accuracy": test_acc}
     tmp = os.path.join(out_dir, META_FILE + f".tmp{os.getpid()}")
@@ -310,10 +353,19 @@ def _read_meta(directory: str) -> dict | None:
         raise UserError(f"unreadable classifier description {path}: {exc}") from None
 
 
-def _matches(meta: dict | None, attrs, image_size, fingerprint, preset, split) -> bool:
-    return (meta is not None and list(meta.get("attrs", [])) == list(attrs)
-            and meta.get("image_size") == image_size and meta.get("data") == fingerprint
-            and meta.get("preset") == preset and meta.get("split") == split)
+def _mismatch(meta: dict | None, attrs, image_size, fingerprint, preprocess, split) -> str | None:
+    """Why the classifier described by ``meta`` is not the one asked for (None: it is; "" : none there)."""
+    if meta is None:
+        return ""
+    if meta.get("format", 1) < META_FORMAT:
+        return f"it predates recorded preprocess/split specs (format {meta.get('format', 1)} < {META_FORMAT})"
+    checks = (("attributes", list(meta.get("attrs", [])), list(attrs)),
+              ("image size", meta.get("image_size"), image_size),
+              ("data", meta.get("data"), fingerprint),
+              ("preprocessing", meta.get("preprocess"), json.loads(json.dumps(preprocess.to_dict()))),
+              ("split", meta.get("split"), json.loads(json.dumps(split.to_dict()))))
+    changed = [what for what, have, want in checks if have != want]
+    return f"its {', '.join(changed)} differ" if changed else None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -336,20 +388,28 @@ def ensure_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_
     Several processes (the demos) may call this at once: one trains under a lock file
     (``out_dir/.training.lock``, created exclusively, holding its pid); the others wait for it and load.
     A lock whose process is gone is taken over. ``kw`` goes to :func:`train_classifier`
-    (steps, batch_size, preset, split, seed ...); ``steps`` defaults to ``DEMO_STEPS`` (400: 114 s of
-    training at 64 px on a shared 2-core CPU, 94.4 % mean test accuracy over the 13 STGAN attributes
-    on 2,000 SynthFaces, 200 test images).
+    (steps, batch_size, preprocess, split, seed ...); ``steps`` defaults to ``DEMO_STEPS`` (400: 114 s
+    of training at 64 px on a shared 2-core CPU, 94.4 % mean test accuracy over 13 face attributes
+    on 2,000 SynthFaces, 200 test images). A classifier there that differs (or predates the recorded
+    specs) is retrained, with a one-line note on stderr saying why.
     """
     kw.setdefault("steps", DEMO_STEPS)
     attrs = list(attrs)
-    preset, split = kw.get("preset", "stgan"), kw.get("split", "stgan")
+    preprocess = kw.get("preprocess") or default_preprocess(image_size)
+    split = kw.get("split") or DEFAULT_SPLIT
+    kw.update(preprocess=preprocess, split=split)
     fingerprint = _data_fingerprint(data_root)
     os.makedirs(out_dir, exist_ok=True)
     lock = os.path.join(out_dir, LOCK_FILE)
     deadline = time.time() + wait_s
+    trained = False
     while True:
-        if _matches(_read_meta(out_dir), attrs, image_size, fingerprint, preset, split):
+        why = _mismatch(_read_meta(out_dir), attrs, image_size, fingerprint, preprocess, split)
+        if why is None:
             return AttributeClassifier.load(out_dir)
+        if trained:  # never train twice in one call (e.g. a folder another process keeps changing)
+            raise UserError(f"the classifier just trained in {out_dir} is not the one asked for "
+                            f"({why or 'its files are gone'}); is another process writing there?")
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
@@ -372,11 +432,15 @@ def ensure_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_
         with os.fdopen(fd, "w") as f:
             f.write(str(os.getpid()))
         try:
-            if not _matches(_read_meta(out_dir), attrs, image_size, fingerprint, preset, split):
+            why = _mismatch(_read_meta(out_dir), attrs, image_size, fingerprint, preprocess, split)
+            if why is not None:
+                if why:
+                    print(f"note: retraining the attribute classifier in {out_dir}: {why}", file=sys.stderr)
                 for stale in (META_FILE, WEIGHTS_FILE):
                     if os.path.exists(os.path.join(out_dir, stale)):
                         os.remove(os.path.join(out_dir, stale))
                 train_classifier(data_root, attrs, out_dir, image_size=image_size, **kw)
+                trained = True
         finally:
             try:
                 os.remove(lock)

