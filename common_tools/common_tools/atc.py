@@ -1,6 +1,6 @@
 """ATC, the Ascend model converter: build its exact command line, run it when it is installed.
 
-    python -m common_tools.atc --model runs/stargan/stargan.pb --output runs/stargan/om/stargan \\
+    python -m common_tools.atc --model runs/mygan/G.pb --output runs/mygan/om/G \\
         --soc_version Ascend310 --input_format NHWC --output_type FP32 --out_nodes G/Tanh:0 --dry_run
 
 The command uses ATC's ``--k=v`` form. ``--framework`` is 3 for a frozen TensorFlow .pb and 5 for
@@ -192,8 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build (and, where atc is installed, run) the ATC command that turns a frozen .pb "
                     "or an .onnx into an Ascend .om.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  python -m common_tools.atc --model runs/stargan/stargan.pb "
-               "--output runs/stargan/om/stargan --soc_version Ascend310 --input_format NHWC "
+        epilog="example:\n  python -m common_tools.atc --model runs/mygan/G.pb "
+               "--output runs/mygan/om/G --soc_version Ascend310 --input_format NHWC "
                "--output_type FP32 --out_nodes G/Tanh:0 --dry_run")
     p.add_argument("--model", required=True, help="frozen .pb (framework 3) or .onnx (framework 5)")
     p.add_argument("--output", required=True, help="output path without .om, e.g. DIR/name")

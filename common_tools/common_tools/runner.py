@@ -1,7 +1,7 @@
 """msame-onnx: a drop-in for msame that runs an .onnx (ONNX Runtime) or a frozen .pb (TensorFlow).
 
-    msame-onnx --model runs/stargan/stargan.onnx --input runs/stargan/bin/x_real,runs/stargan/bin/c_trg \\
-        --output runs/stargan/onnx_out --outfmt BIN
+    msame-onnx --model runs/mygan/G.onnx --input runs/mygan/bin/x_real,runs/mygan/bin/c_trg \\
+        --output runs/mygan/onnx_out --outfmt BIN
 
 Same flags, input reading, output folder and file names as msame (Ascend/tools):
 - file mode (the first --input entry contains ".bin"): the model runs --loop times on those files
@@ -329,8 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="msame-compatible offline inference for .onnx (ONNX Runtime) and frozen .pb models.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-               "  msame-onnx --model runs/stargan/stargan.onnx --input runs/stargan/bin/x_real,"
-               "runs/stargan/bin/c_trg --output runs/stargan/onnx_out --outfmt BIN\n"
+               "  msame-onnx --model runs/mygan/G.onnx --input runs/mygan/bin/x_real,"
+               "runs/mygan/bin/c_trg --output runs/mygan/onnx_out --outfmt BIN\n"
                "  python -m common_tools.runner --model model.onnx --output out --loop 10   # zeros input\n"
                "Folder mode writes <file name>_output_<i>.bin; file mode <model name>_output_<i>.bin.\n"
                "A second run in the same second gets <timestamp>_1 (msame would reuse the folder).")

@@ -4,11 +4,11 @@
 instead of re-typed flags. CLI overrides arrive as strings; :func:`apply_overrides` coerces them to
 the field's type (``"3"`` -> 3, ``"true"`` -> True, ``"Black_Hair Male"`` -> ("Black_Hair", "Male")).
 
-    cfg = StarGANConfig.tiny()
+    cfg = GANConfig.tiny()
     cfg = apply_overrides(cfg, batch_size="4")
-    run_dir = new_run_dir("runs", "stargan")        # runs/00000-stargan
+    run_dir = new_run_dir("runs", "mygan")          # runs/00000-mygan
     save_config(cfg, run_dir)
-    cfg2 = load_config(StarGANConfig, run_dir)      # == cfg
+    cfg2 = load_config(GANConfig, run_dir)          # == cfg
 """
 
 from __future__ import annotations

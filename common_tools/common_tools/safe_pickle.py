@@ -6,7 +6,7 @@ tuples, sets, str, bytes, numbers, bool/None, ``collections.OrderedDict`` and nu
 and scalars; any other global is refused before it is imported, with a UserError naming the file
 and the global. Built-in containers and scalars need no global at all.
 
-``encoding="latin1"`` reads Python-2 pickles that hold numpy arrays (StackGAN's ``*.pickle`` files).
+``encoding="latin1"`` reads Python-2 pickles that hold numpy arrays (the text-to-image data sets' ``*.pickle`` files).
 
 Example::
 

@@ -3,8 +3,8 @@
 A model's test module subclasses the mixins and fills in what is its own::
 
     class TestDriverContract(testing.TFTrainingContract):
-        def config(self):            return StarGANConfig.tiny()
-        def build(self, cfg, run):   return stargan.train.build(cfg, run, data=...)   # a Loop
+        def config(self):            return MyConfig.tiny()
+        def build(self, cfg, run):   return mygan.train.build(cfg, run, data=...)   # a Loop
         def rng(self, loop):         return loop.checkpointer.trackables["rng"]
 
     class TestCli(testing.CliContract):

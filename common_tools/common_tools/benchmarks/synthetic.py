@@ -4,7 +4,7 @@ run() -> dict: generates ``num`` faces into a temporary folder with the process 
 (os.sched_setaffinity where the OS has it; the previous CPU set is restored) and reports
 ``faces_per_s`` (wall clock) and ``faces_per_cpu_s`` (per CPU-second: what a free core gives; the two
 differ when the machine is shared), then times celeba.check_images on those files and, with
-``pipeline``, the "stgan" 128-px make_dataset pipeline (all cores) over them.
+``pipeline``, a 128-px box-crop make_dataset pipeline (all cores) over them.
 """
 
 from __future__ import annotations
@@ -59,5 +59,5 @@ def run(num: int = 500, batches: int = 30, batch_size: int = 16, pipeline: bool 
         for _ in range(batches):
             next(it)
         pipe_s = time.perf_counter() - t0
-    figures["stgan128_pipeline_images_per_s"] = round(batches * batch_size / pipe_s, 1)
+    figures["box_crop128_pipeline_images_per_s"] = round(batches * batch_size / pipe_s, 1)
     return figures

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Tuple
 
-from common_tools.synthetic import faces
+from common_tools.synthetic import digits, faces
 
 GENERATORS: Dict[str, Tuple[Callable[..., object], Callable]] = {
     "faces": (faces.generate, faces.add_arguments),            # CelebA layout (SynthFaces)
     "faces-grid": (faces.save_grid, faces.add_grid_arguments),  # labelled PNG grid of SynthFaces
+    "digits": (digits.generate, digits.add_arguments),          # MNIST IDX layout (SynthDigits)
+    "digits-grid": (digits.save_grid, digits.add_grid_arguments),  # labelled PNG grid of SynthDigits
 }
