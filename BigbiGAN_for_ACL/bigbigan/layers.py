@@ -5,7 +5,6 @@
     SelfAttention                          the SAGAN non-local block (Zhang et al., ICML 2019)
     make_initializer                       a fresh kernel initializer per layer
                                            ("truncated_normal" | "orthogonal")
-    track                                  keep layers in a list and still let tf.train.Checkpoint see them
 
 Spectral norm keeps its power-iteration vector u as a non-trainable weight that only a training
 call updates: inference (and so the frozen graph) reads u and never assigns it.
@@ -33,14 +32,6 @@ def make_initializer(init: str):
     if init not in INITIALIZERS:
         raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
     return INITIALIZERS[init]()
-
-
-def track(owner, layers):
-    """Also set each layer as an attribute named after it: tf.train.Checkpoint follows attributes
-    of a Keras 3 layer but not the layers inside its Python lists, which would go unsaved."""
-    for layer in layers:
-        setattr(owner, layer.name, layer)
-    return layers
 
 
 def _l2_normalize(x, eps=1e-12):

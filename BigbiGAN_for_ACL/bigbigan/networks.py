@@ -34,7 +34,7 @@ import keras
 from keras import layers, ops
 
 from .layers import (ConditionalBatchNorm, SelfAttention, SNConv2D, SNConv2DTranspose, SNDense,
-                     make_initializer, track)
+                     make_initializer)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,8 +260,8 @@ class DiscriminatorH(keras.Model):
     def __init__(self, units=64, num_blocks=3, dropout=0.2, init="truncated_normal", name="H",
                  **kwargs):
         super().__init__(name=name, **kwargs)
-        self.blocks = track(self, [ResDense(units, dropout, True, init, name=f"block{i}")
-                                   for i in range(num_blocks)])
+        self.blocks = [ResDense(units, dropout, True, init, name=f"block{i}")
+                                   for i in range(num_blocks)]
         self.linear = layers.Dense(1, kernel_initializer=make_initializer(init), name="linear")
 
     def call(self, z, training=False):
@@ -277,8 +277,8 @@ class DiscriminatorJ(keras.Model):
     def __init__(self, units=64, num_blocks=3, dropout=0.2, init="truncated_normal", name="J",
                  **kwargs):
         super().__init__(name=name, **kwargs)
-        self.blocks = track(self, [ResDense(units, dropout, True, init, name=f"block{i}")
-                                   for i in range(num_blocks)])
+        self.blocks = [ResDense(units, dropout, True, init, name=f"block{i}")
+                                   for i in range(num_blocks)]
         self.linear = layers.Dense(1, kernel_initializer=make_initializer(init), name="linear")
 
     def call(self, f, h, training=False):
@@ -326,12 +326,12 @@ class Encoder(keras.Model):
         self.conv = layers.Conv2D(ch, 7, strides=2, padding="same",
                                   kernel_initializer=make_initializer(init), name="conv")
         self.maxpool = layers.MaxPooling2D(3, strides=2, padding="valid", name="maxpool")
-        self.stages = [track(self, [RevBlock(ch * 2 ** s, init, name=f"rev{2 * s + i}")
-                                    for i in range(2)]) for s in range(3)]
-        self.pools = track(self, [layers.AveragePooling2D(2, padding="same", name=f"avgpool{s}")
-                                  for s in range(2)])
-        self.blocks = track(self, [ResDense(units, dropout, False, init, name=f"block{i}")
-                                   for i in range(2)])
+        self.stages = [[RevBlock(ch * 2 ** s, init, name=f"rev{2 * s + i}")
+                                    for i in range(2)] for s in range(3)]
+        self.pools = [layers.AveragePooling2D(2, padding="same", name=f"avgpool{s}")
+                                  for s in range(2)]
+        self.blocks = [ResDense(units, dropout, False, init, name=f"block{i}")
+                                   for i in range(2)]
         self.linear = layers.Dense(latent_dim, kernel_initializer=make_initializer(init),
                                    name="linear")
 

@@ -75,14 +75,6 @@ def leaky_relu(x):
 _ACTIVATIONS = {"relu": ops.relu, "leaky": leaky_relu}
 
 
-def track(owner, items):
-    """Also set each layer as an attribute named after it, so that trackers which do not follow
-    a Keras 3 layer's Python lists (``tf.train.Checkpoint``) still reach them; returns ``items``."""
-    for item in items:
-        setattr(owner, item.name, item)
-    return items
-
-
 def tile_to(c, size):
     """c [N, C] -> [N, size, size, C]: a vector repeated over every spatial position."""
     return ops.tile(c[:, None, None, :], (1, size, size, 1))
@@ -303,9 +295,9 @@ class StageIDiscriminator(MatchingAwareDiscriminator):
         super().__init__(df_dim, text_dim, embedding_dim, image_size, 16, name)
 
     def make_encoder(self, df_dim):
-        self.convs = track(self, [conv(df_dim * 2 ** i, 4, stride=2, name=f"down{i + 1}")
-                                  for i in range(4)])           # 64, 128, 256, 512
-        self.norms = track(self, [batch_norm(f"down{i + 1}_bn") for i in range(1, 4)])
+        self.convs = [conv(df_dim * 2 ** i, 4, stride=2, name=f"down{i + 1}")
+                                  for i in range(4)]           # 64, 128, 256, 512
+        self.norms = [batch_norm(f"down{i + 1}_bn") for i in range(1, 4)]
 
     def encode(self, x, training=False):
         c1, c2, c3, c4 = self.convs
@@ -343,10 +335,10 @@ class StageIIGenerator(keras.Model):
         self.enc2, self.enc2_bn = conv(gf_dim * 2, 4, 2, name="enc2"), batch_norm("enc2_bn")
         self.enc3, self.enc3_bn = conv(ch, 4, 2, name="enc3"), batch_norm("enc3_bn")
         self.joint, self.joint_bn = conv(ch, 3, name="joint"), batch_norm("joint_bn")
-        self.residuals = track(self, [ResidualBlock(ch, name=f"res{i + 1}")
-                                      for i in range(num_residual)])
+        self.residuals = [ResidualBlock(ch, name=f"res{i + 1}")
+                                      for i in range(num_residual)]
         widths = [gf_dim * 2, gf_dim, gf_dim // 2, gf_dim // 4]                 # 256, 128, 64, 32
-        self.ups = track(self, [UpBlock(w, name=f"up{i + 1}") for i, w in enumerate(widths)])
+        self.ups = [UpBlock(w, name=f"up{i + 1}") for i, w in enumerate(widths)]
         self.to_rgb = conv(3, 3, name="to_rgb")
 
     def logits(self, lr_image, embedding, epsilon, training=False):
@@ -388,12 +380,12 @@ class StageIIDiscriminator(MatchingAwareDiscriminator):
         super().__init__(df_dim, text_dim, embedding_dim, image_size, 64, name)
 
     def make_encoder(self, df_dim):
-        self.convs = track(self, [conv(df_dim * 2 ** i, 4, stride=2, name=f"down{i + 1}")
-                                  for i in range(6)]           # 64, 128, 256, 512, 1024, 2048
-                           + [conv(df_dim * 16, 1, name="reduce1"),          # 1x1 -> 1024
-                              conv(df_dim * 8, 1, name="reduce2")])          # 1x1 -> 512
-        self.norms = track(self, [batch_norm(f"down{i + 1}_bn") for i in range(1, 6)]
-                           + [batch_norm("reduce1_bn"), batch_norm("reduce2_bn")])
+        self.convs = ([conv(df_dim * 2 ** i, 4, stride=2, name=f"down{i + 1}")
+                       for i in range(6)]                      # 64, 128, 256, 512, 1024, 2048
+                      + [conv(df_dim * 16, 1, name="reduce1"),  # 1x1 -> 1024
+                         conv(df_dim * 8, 1, name="reduce2")])  # 1x1 -> 512
+        self.norms = ([batch_norm(f"down{i + 1}_bn") for i in range(1, 6)]
+                      + [batch_norm("reduce1_bn"), batch_norm("reduce2_bn")])
 
     def encode(self, x, training=False):
         h = leaky_relu(self.convs[0](x))                        # [N, 128, 128, 64]   no BN

@@ -139,12 +139,14 @@ def test_layer_settings_and_names(make, tmp_path):
     convs = [l for l in sub if isinstance(l, keras.layers.Conv2D)]
     assert convs and all(not l.use_bias and l.padding == "same" for l in convs)
     assert all(l.use_bias for l in sub if isinstance(l, keras.layers.Dense))
-    # unique, stable variable paths, and every variable reached by tf.train.Checkpoint
+    # unique, stable variable paths, and every variable saved by the shared checkpoint keeper
+    from common_tools.checkpoint import CheckpointKeeper
+
     paths = [v.path for v in net.weights]
     assert len(set(paths)) == len(paths)
     assert all(p.startswith(net.name + "/") for p in paths)
-    prefix = tf.train.Checkpoint(net=net).write(str(tmp_path / "ckpt"))
-    saved = [n for n, _ in tf.train.list_variables(prefix) if "OBJECT_GRAPH" not in n]
+    prefix = CheckpointKeeper(str(tmp_path / "ckpt"), net=net).save(1)
+    saved = [n for n, _ in tf.train.list_variables(prefix) if n.startswith("net/")]
     assert len(saved) == len(net.weights)
 
 
