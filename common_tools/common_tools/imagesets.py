@@ -41,7 +41,7 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -91,7 +91,8 @@ def _read_bytes(path: str) -> bytes:
         return gzip.decompress(data)
     except (EOFError, OSError, zlib.error) as exc:
         what = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path}: corrupt or truncated gzip file ({what}); expected a whole .gz of an IDX file") from None
+        raise UserError(f"{path}: corrupt or truncated gzip file ({what}); "
+                        "expected a whole .gz of an IDX file") from None
 
 
 def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
@@ -236,10 +237,12 @@ def read_cifar_batch(path) -> Tuple[np.ndarray, np.ndarray]:
     path = os.fspath(path)
     batch = safe_pickle.load(path, encoding="latin1")
     if not isinstance(batch, dict):
-        raise UserError(f"{path}: holds a {type(batch).__name__}; expected a CIFAR-10 batch dict with 'data' and 'labels'")
+        raise UserError(f"{path}: holds a {type(batch).__name__}; "
+                        "expected a CIFAR-10 batch dict with 'data' and 'labels'")
     batch = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
     if "data" not in batch or "labels" not in batch:
-        raise UserError(f"{path}: keys {sorted(map(str, batch))[:6]}; expected a CIFAR-10 batch with 'data' and 'labels'")
+        raise UserError(f"{path}: keys {sorted(map(str, batch))[:6]}; "
+                        "expected a CIFAR-10 batch with 'data' and 'labels'")
     data = batch["data"]
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         what = f"{data.dtype} {list(data.shape)}" if isinstance(data, np.ndarray) else type(data).__name__
@@ -278,8 +281,9 @@ def load_cifar10(folder, split: str = "train") -> Tuple[np.ndarray, np.ndarray]:
 # ---- tensorflow_datasets ----------------------------------------------------------------------------
 
 def _tfds_root(folder: str, name: str) -> Optional[str]:
-    """``folder`` when it is a tensorflow_datasets data_dir holding ``name`` (or ``folder`` is ``name``'s own folder)."""
-    for data_dir, ds_dir in ((folder, os.path.join(folder, name)), (os.path.dirname(os.path.abspath(folder)), folder)):
+    """The tensorflow_datasets data_dir holding ``name``: ``folder`` itself, or the one above ``name``'s folder."""
+    parent = os.path.dirname(os.path.abspath(folder))
+    for data_dir, ds_dir in ((folder, os.path.join(folder, name)), (parent, folder)):
         if os.path.basename(os.path.normpath(ds_dir)) != name or not os.path.isdir(ds_dir):
             continue
         for version in sorted(os.listdir(ds_dir)):

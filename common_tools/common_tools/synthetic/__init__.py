@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Tuple
 
-from common_tools.synthetic import digits, faces
+from common_tools.synthetic import birds, digits, faces
 
 GENERATORS: Dict[str, Tuple[Callable[..., object], Callable]] = {
     "faces": (faces.generate, faces.add_arguments),            # CelebA layout (SynthFaces)
     "faces-grid": (faces.save_grid, faces.add_grid_arguments),  # labelled PNG grid of SynthFaces
     "digits": (digits.generate, digits.add_arguments),          # MNIST IDX layout (SynthDigits)
     "digits-grid": (digits.save_grid, digits.add_grid_arguments),  # labelled PNG grid of SynthDigits
+    "birds": (birds.generate, birds.add_arguments),             # CUB-200-2011 layout + captions (SynthBirds)
 }
