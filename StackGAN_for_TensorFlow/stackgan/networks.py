@@ -406,3 +406,21 @@ def built(net, batch=1):
 def count_params(weights) -> int:
     """Number of scalars in a list of variables (``model.trainable_weights`` etc.)."""
     return int(sum(math.prod(w.shape) for w in weights))
+
+
+def stage_networks(cfg, discriminator: bool = True) -> dict:
+    """The built networks of ``cfg.stage`` (a StackGANConfig or anything with its fields):
+    Stage-I {"G1", "D1"}, Stage-II {"G1" (the Stage-I G it refines), "G2", "D2"};
+    ``discriminator=False`` leaves D out (inference, export)."""
+    nets = {"G1": StageIGenerator(cfg.gf_dim, cfg.z_dim, cfg.c_dim, cfg.embedding_dim,
+                                  cfg.lr_size, name="G1")}
+    if cfg.stage == 1 and discriminator:
+        nets["D1"] = StageIDiscriminator(cfg.df_dim, cfg.c_dim, cfg.embedding_dim, cfg.lr_size,
+                                         name="D1")
+    if cfg.stage == 2:
+        nets["G2"] = StageIIGenerator(cfg.gf_dim, cfg.c_dim, cfg.embedding_dim, cfg.num_residual,
+                                      cfg.lr_size, name="G2")
+        if discriminator:
+            nets["D2"] = StageIIDiscriminator(cfg.df_dim, cfg.c_dim, cfg.embedding_dim,
+                                              4 * cfg.lr_size, name="D2")
+    return {k: built(v) for k, v in nets.items()}

@@ -152,8 +152,8 @@ def _variables(keeper) -> dict:
         elif isinstance(obj, tf.random.Generator):
             out[f"{name}/state"] = obj.state
         else:
-            for i, v in enumerate(getattr(obj, "variables", [])):
-                out[f"{name}/{i}:{getattr(v, 'path', v.name)}"] = v
+            for i, v in enumerate(getattr(obj, "variables", [])):   # optimizers: by position
+                out[f"{name}/{i}"] = v                             # (their auto names vary)
     return out
 
 
