@@ -1,67 +1,68 @@
 """StarGANConfig: every setting of a run, with the paper's (and the seed's) values as defaults.
 
-The config is saved as ``<output_dir>/config.json`` beside the checkpoints; test, freeze and eval
-rebuild the networks from that file, never from re-typed flags.
+The config is saved as ``<output_dir>/config.json`` beside ``checkpoints/``; test, freeze and eval
+rebuild the networks from that file, never from re-typed flags. Each field is marked architecture
+(``runs.arch``: fixed once trained, a resume with another value is refused) or schedule
+(``runs.sched``: a resume applies the new value and says so); its comment is its ``--help`` text.
 
-    cfg = StarGANConfig.preset("demo")
-    cfg = dataclasses.replace(cfg, batch_size=8)
+    cfg = StarGANConfig.preset("demo").replace(batch_size=8)
+    cfg.c_dim                      # 5: derived from selected_attrs, never set
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Tuple
 
+from common_tools import runs
 from common_tools.errors import UserError
 
-HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
+DEFAULT_ATTRS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
 
 
 @dataclass(frozen=True)
-class StarGANConfig:
+class StarGANConfig(runs.Presets):
     # --- networks -------------------------------------------------------------------------------
-    image_size: int = 128           # square input/output size in pixels (must be a multiple of 2**d_repeat_num)
-    c_dim: int = 5                  # number of domain labels; must equal len(selected_attrs)
-    selected_attrs: Tuple[str, ...] = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
-    g_conv_dim: int = 64            # channels of G's first conv (doubled by each down-sampling)
-    d_conv_dim: int = 64            # channels of D's first conv (doubled by each strided conv)
-    g_repeat_num: int = 6           # residual blocks in G
-    d_repeat_num: int = 6           # strided convs in D
+    image_size: int = runs.arch(128)        # square input/output size in pixels (a multiple of 2**d_repeat_num)
+    selected_attrs: Tuple[str, ...] = runs.arch(DEFAULT_ATTRS)  # the domain labels, in order (c_dim = their number)
+    g_conv_dim: int = runs.arch(64)         # channels of G's first conv (doubled by each down-sampling)
+    d_conv_dim: int = runs.arch(64)         # channels of D's first conv (doubled by each strided conv)
+    g_repeat_num: int = runs.arch(6)        # residual blocks in G
+    d_repeat_num: int = runs.arch(6)        # strided convs in D
+    mixed_precision: bool = runs.arch(False)  # Keras mixed policy (loss-scaled Adam on GPU)
     # --- losses ---------------------------------------------------------------------------------
-    lambda_cls: float = 1.0         # weight of the domain classification loss
-    lambda_rec: float = 10.0        # weight of the cycle reconstruction loss (G only)
-    lambda_gp: float = 10.0         # weight of the WGAN-GP gradient penalty (D only)
+    lambda_cls: float = runs.sched(1.0)     # weight of the domain classification loss
+    lambda_rec: float = runs.sched(10.0)    # weight of the cycle reconstruction loss (G only)
+    lambda_gp: float = runs.sched(10.0)     # weight of the WGAN-GP gradient penalty (D only)
     # --- optimisation ---------------------------------------------------------------------------
-    batch_size: int = 16
-    n_critic: int = 5               # D updates per G update (the seed's d_train_repeat)
-    g_lr: float = 1e-4
-    d_lr: float = 1e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    training_iterations: int = 200_000   # counted in D updates
-    num_step_decay: int = 100_000   # lr decays linearly to 0 over the last num_step_decay iterations
-    lr_update_step: int = 1_000     # the lr is recomputed every lr_update_step iterations
-    mixed_precision: bool = False   # Keras mixed_float16 policy with loss scaling
-    xla: bool = False               # compile the train step with XLA (jit_compile)
-    seed: int = 0                   # weights, data order, target labels
+    batch_size: int = runs.sched(16)        # batch size
+    n_critic: int = runs.sched(5)           # D updates per G update (the seed's d_train_repeat)
+    g_lr: float = runs.sched(1e-4)          # G's Adam learning rate before the decay
+    d_lr: float = runs.sched(1e-4)          # D's Adam learning rate before the decay
+    beta1: float = runs.sched(0.5)          # Adam beta1
+    beta2: float = runs.sched(0.999)        # Adam beta2
+    training_iterations: int = runs.sched(200_000)  # number of total iterations (counted in D updates)
+    num_step_decay: int = runs.sched(100_000)  # lr decays linearly to 0 over the last N iterations
+    lr_update_step: int = runs.sched(1_000)  # the lr is recomputed every N iterations
+    xla: bool = runs.sched(False)           # compile the train step with XLA (jit_compile)
+    seed: int = runs.sched(0)               # the step's random generator (targets, GP mixing) and the data order
     # --- data -----------------------------------------------------------------------------------
-    n_test: int = 1999              # the first n_test shuffled rows are the test split (CelebA: 1999)
-    split_seed: int = 1234          # shuffle seed of the train/test split (the reference's)
+    n_test: int = runs.sched(1999)          # the first n_test shuffled rows are the test split (CelebA: 1999)
+    split_seed: int = runs.sched(1234)      # shuffle seed of the train/test split (the reference's)
     # --- logging and checkpoints ----------------------------------------------------------------
-    summary_steps: int = 10         # JSONL / TensorBoard scalars every N iterations
-    save_steps: int = 1_000         # sample grid every N iterations
-    checkpoint_steps: int = 10_000  # checkpoint every N iterations (and at the end)
-    max_to_keep: int = 5            # checkpoints kept on disk
-    # --- test hook ------------------------------------------------------------------------------
-    inject_nan_at: int = 0          # >0: make the D loss NaN at this iteration (fault tests only)
+    summary_steps: int = runs.sched(10)     # summary period: JSONL / TensorBoard scalars every N iterations
+    save_steps: int = runs.sched(1_000)     # save sample period: a grid every N iterations
+    checkpoint_steps: int = runs.sched(10_000)  # checkpoint period (and at the end)
+    max_to_keep: int = runs.sched(5)        # checkpoints kept on disk
+
+    @property
+    def c_dim(self) -> int:
+        """The dimension of the condition: one label per selected attribute."""
+        return len(self.selected_attrs)
 
     def __post_init__(self):
-        if self.c_dim != len(self.selected_attrs):
-            raise UserError(f"c_dim is {self.c_dim} but {len(self.selected_attrs)} selected_attrs "
-                            f"were given ({' '.join(self.selected_attrs)}); they must be equal")
-        if len(set(self.selected_attrs)) != len(self.selected_attrs):
-            raise UserError(f"selected_attrs has duplicates: {' '.join(self.selected_attrs)}")
+        if not self.selected_attrs or len(set(self.selected_attrs)) != len(self.selected_attrs):
+            raise UserError(f"selected_attrs must be distinct names, got {' '.join(self.selected_attrs)!r}")
         step = 2 ** self.d_repeat_num
         if self.image_size % step or self.image_size < step:
             raise UserError(f"image_size {self.image_size} must be a positive multiple of "
@@ -94,15 +95,5 @@ class StarGANConfig:
                    training_iterations=1_200, num_step_decay=400, lr_update_step=50,
                    summary_steps=10, save_steps=200, checkpoint_steps=200, n_test=64)
 
-    @classmethod
-    def preset(cls, name: str) -> "StarGANConfig":
-        presets = {"paper": cls.paper, "tiny": cls.tiny, "demo": cls.demo}
-        if name not in presets:
-            raise UserError(f"unknown preset {name!r}; expected one of {', '.join(presets)}")
-        return presets[name]()
 
-    def replace(self, **changes) -> "StarGANConfig":
-        return dataclasses.replace(self, **changes)
-
-
-PRESETS = ("paper", "tiny", "demo")
+PRESETS = StarGANConfig.PRESETS

@@ -38,8 +38,9 @@ def load_splits(cfg, image_root: str, metadata_path: str):
     labels = attrs.labels(list(cfg.selected_attrs))
     n = len(attrs.files)
     if n <= cfg.n_test:
-        raise UserError(f"{metadata_path} lists {n} images but n_test is {cfg.n_test}: "
-                        "there is nothing left to train on (lower --n_test)")
+        raise UserError(f"{metadata_path} lists {n} images but the run's n_test is {cfg.n_test}: "
+                        "nothing is left to train on; give more images, or train with a lower "
+                        "n_test (main.py --phase train --n_test N)")
     train_idx, test_idx = celeba.seeded_split(n, seed=cfg.split_seed, n_test=cfg.n_test)
     files = np.asarray(attrs.files)
     return (Split(files[train_idx], labels[train_idx]), Split(files[test_idx], labels[test_idx]))

@@ -1,8 +1,9 @@
 """The serving graph of the seed: inputs ``x_real`` [1, S, S, 3] and ``c_trg`` [1, c_dim], output
-``G/Tanh:0``, so the card's ATC command works unchanged; plus loading a trained G from its run.
+``G/Tanh:0``, so the card's ATC command works unchanged; and G loaded from a run alone (no
+training code: common_tools.checkpoint.restore_for_inference).
 
-    cfg, G, step = load_generator("runs/x/checkpoint/model-1500")
-    pb = freeze_generator(G, cfg, "runs/x/stargan.pb", onnx_path="runs/x/stargan.onnx")
+    cfg, G, step = load_generator("runs/x/checkpoints/model-1500")
+    paths = freeze_generator(G, cfg, "runs/x/stargan.pb", onnx_path="runs/x/stargan.onnx")
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import os
 
 import tensorflow as tf
 
-from common_tools import checkpoint, export, runs
+from common_tools import checkpoint, export, runs, training
 from common_tools.errors import UserError
 
 from .config import StarGANConfig
 from .networks import build_generator
-from .step import named_weights
 
 INPUTS = ("x_real", "c_trg")
 OUTPUT = "G/Tanh:0"
@@ -36,39 +36,24 @@ def serving_function(G, cfg, batch: int = 1):
     return serve.get_concrete_function()
 
 
-def run_dir_of(prefix: str) -> str:
-    """``<output_dir>/checkpoint/model-N`` -> ``<output_dir>`` (where config.json lives)."""
-    ckpt_dir = os.path.dirname(os.path.abspath(prefix))
-    for cand in (os.path.dirname(ckpt_dir), ckpt_dir):
-        if os.path.isfile(os.path.join(cand, runs.CONFIG_NAME)):
-            return cand
-    raise UserError(f"no {runs.CONFIG_NAME} found for checkpoint {prefix}: expected it in "
-                    f"{os.path.dirname(ckpt_dir)} (the output_dir that training wrote)")
+def load_generator(checkpoint_path=None, output_dir: str | None = None):
+    """Rebuild G from the run's config.json and restore its weights: returns (cfg, G, step).
 
-
-def load_generator(checkpoint_path, output_dir: str | None = None):
-    """Rebuild G from the run's saved config and restore its weights: returns (cfg, G, step).
-
-    ``checkpoint_path``: a prefix (``.../checkpoint/model-1500``), a bare name relative to
-    ``<output_dir>/checkpoint``, or a folder (its latest checkpoint).
+    ``checkpoint_path``: a prefix (``.../checkpoints/model-1500``), a bare name relative to
+    ``<output_dir>/checkpoints``, a folder (its latest checkpoint), or None (``output_dir``'s latest).
     """
-    base = os.path.join(output_dir, "checkpoint") if output_dir else None
-    if checkpoint_path is None:
-        if output_dir is None:
-            raise UserError("give --checkpoint or --output_dir to say which model to load")
-        checkpoint_path = base
-    prefix = checkpoint.find_checkpoint(checkpoint_path, base_dir=base)
-    cfg = runs.load_config(StarGANConfig, output_dir if output_dir and os.path.isfile(
-        os.path.join(output_dir, runs.CONFIG_NAME)) else run_dir_of(prefix))
+    base = os.path.join(output_dir, training.CHECKPOINT_DIR) if output_dir else None
+    if checkpoint_path is None and base is None:
+        raise UserError("give --checkpoint or --output_dir to say which model to load")
+    prefix = checkpoint.find_checkpoint(checkpoint_path or base, base_dir=base)
+    run_dir = output_dir if output_dir and os.path.isfile(os.path.join(output_dir, runs.CONFIG_NAME)) \
+        else os.path.dirname(os.path.dirname(os.path.abspath(prefix)))   # <run>/checkpoints/model-N
+    cfg = runs.load_config(StarGANConfig, run_dir)
     G = build_generator(cfg)
-    step = checkpoint.restore_for_inference(prefix, G=named_weights(G))
-    return cfg, G, step
+    return cfg, G, checkpoint.restore_for_inference(prefix, G=G)
 
 
-def freeze_generator(G, cfg, pb_path, onnx_path=None) -> dict:
-    """Write the frozen .pb (and the .onnx beside it when asked); returns their paths."""
-    graph_def = export.freeze(serving_function(G, cfg))
-    out = {"pb": export.save_pb(graph_def, pb_path)}
-    if onnx_path:
-        out["onnx"] = export.pb_to_onnx(pb_path, onnx_path, inputs=list(INPUTS), outputs=[OUTPUT])
-    return out
+def freeze_generator(G, cfg, pb_path, onnx_path=None, pb_what="--out_pb_path", onnx_what="--onnx") -> dict:
+    """Write the frozen .pb (and the .onnx when asked), both paths checked first; returns them."""
+    return export.export_graph(serving_function(G, cfg), pb_path, list(INPUTS), [OUTPUT], onnx_path,
+                               pb_what=pb_what, onnx_what=onnx_what)

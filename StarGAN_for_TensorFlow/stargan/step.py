@@ -4,9 +4,11 @@
     scalars = step(x_real, c_org, iteration)      # {"loss/D": ..., "loss/G": ... (G iterations)}
 
 Target labels are the batch's own labels shuffled across the batch. The G update makes a fresh
-forward pass through the just-updated D. Each variant (D only, D+G) is one ``tf.function`` traced
-once, optionally compiled with XLA (``cfg.xla``); ``cfg.mixed_precision`` turns on Keras's
-mixed-precision policy, which must be set before the networks are built
+forward pass through the just-updated D. The D update (with the target draw) and the G update are
+one ``tf.function`` each, traced once and chained on G iterations, optionally compiled with XLA
+(``cfg.xla``). Every random draw comes from ``step.rng``, a ``tf.random.Generator`` kept in the
+checkpoint, so a resumed run draws what an uninterrupted one would. ``cfg.mixed_precision`` turns
+on Keras's mixed-precision policy, which must be set before the networks are built
 (``common_tools.device.set_mixed_precision``: mixed_float16 on GPU, with loss-scaled Adam;
 mixed_bfloat16 on CPU, which needs no loss scaling).
 """
@@ -39,8 +41,8 @@ def needs_loss_scaling() -> bool:
     return keras.mixed_precision.global_policy().name == "mixed_float16"
 
 
-def make_optimizer(lr: float, cfg):
-    opt = keras.optimizers.Adam(learning_rate=lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
+def make_optimizer(lr: float, cfg, name: str):
+    opt = keras.optimizers.Adam(learning_rate=lr, beta_1=cfg.beta1, beta_2=cfg.beta2, name=name)
     if needs_loss_scaling():
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
@@ -52,12 +54,13 @@ class TrainStep:
     def __init__(self, cfg, G, D, seed: int | None = None):
         self.cfg, self.G, self.D = cfg, G, D
         self.loss_scaling = needs_loss_scaling()
-        self.g_opt = make_optimizer(cfg.g_lr, cfg)
-        self.d_opt = make_optimizer(cfg.d_lr, cfg)
+        self.g_opt = make_optimizer(cfg.g_lr, cfg, "g_adam")      # stable names: the same variable
+        self.d_opt = make_optimizer(cfg.d_lr, cfg, "d_adam")      # paths in every process
         self.g_opt.build(G.trainable_variables)
         self.d_opt.build(D.trainable_variables)
         self.rng = tf.random.Generator.from_seed(cfg.seed if seed is None else seed)
-        self._iteration = tf.function(self._train, jit_compile=bool(cfg.xla), reduce_retracing=True)
+        self._d_step = tf.function(self._d_train, jit_compile=bool(cfg.xla), reduce_retracing=True)
+        self._g_step = tf.function(self._g_update, jit_compile=bool(cfg.xla), reduce_retracing=True)
 
     # ---- the maths of one iteration ------------------------------------------------------------
     def _d_update(self, x_real, c_org, c_trg):
@@ -102,16 +105,11 @@ class TrainStep:
         return {"loss/G": g_loss, "loss/G_fake": g_loss_fake, "loss/G_rec": g_loss_rec,
                 "loss/G_cls": g_loss_cls}
 
-    def _train(self, x_real, c_org, train_g: bool, nan: bool):
+    def _d_train(self, x_real, c_org):
         # target domain labels: the batch's own labels, shuffled across the batch
         perm = tf.argsort(self.rng.uniform([tf.shape(c_org)[0]]))
         c_trg = tf.gather(c_org, perm)
-        if nan:  # fault-test hook: poison the input so every loss becomes NaN
-            x_real = x_real * float("nan")
-        out = self._d_update(x_real, c_org, c_trg)
-        if train_g:
-            out.update(self._g_update(x_real, c_org, c_trg))
-        return out
+        return self._d_update(x_real, c_org, c_trg), c_trg
 
     # ---- the public call -----------------------------------------------------------------------
     def set_learning_rates(self, iteration: int) -> None:
@@ -125,28 +123,13 @@ class TrainStep:
         """
         if train_g is None:
             train_g = (iteration + 1) % self.cfg.n_critic == 0
-        nan = self.cfg.inject_nan_at > 0 and iteration + 1 == self.cfg.inject_nan_at
         x_real = tf.convert_to_tensor(x_real, tf.float32)
         c_org = tf.convert_to_tensor(c_org, tf.float32)
-        out = self._iteration(x_real, c_org, bool(train_g), bool(nan))
+        out, c_trg = self._d_step(x_real, c_org)
+        if train_g:                                        # the same targets, the updated D
+            out = {**out, **self._g_step(x_real, c_org, c_trg)}
         return {k: float(v) for k, v in out.items()}
 
     def variables(self) -> dict:
-        """The trackables a checkpoint must hold to resume exactly."""
-        return {"G": named_weights(self.G), "D": named_weights(self.D), "g_opt": self.g_opt,
-                "d_opt": self.d_opt, "rng": self.rng}
-
-
-def named_weights(model) -> dict:
-    """{"res0.conv1.kernel": variable, ...} for a checkpoint.
-
-    tf.train.Checkpoint does not follow the layers a Keras 3 model keeps in Python lists (it would
-    save only the directly assigned ones, silently), so checkpoints hold the variables by name.
-    """
-    out = {}
-    for v in model.weights:
-        key = v.path.split("/", 1)[-1].replace("/", ".")
-        if key in out:
-            raise ValueError(f"two variables of {model.name} are both named {key}")
-        out[key] = v
-    return out
+        """The trackables a checkpoint must hold to resume exactly (Keras models as they are)."""
+        return {"G": self.G, "D": self.D, "g_opt": self.g_opt, "d_opt": self.d_opt, "rng": self.rng}

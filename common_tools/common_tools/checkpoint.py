@@ -255,14 +255,28 @@ def _read(checkpoint, prefix: str, partial: bool) -> None:
             from None
 
 
+_UNRESTORED_NOTES = ("Value in checkpoint could not be found", "with unrestored values")
+
+
+def _drop_unrestored_notes(record) -> bool:
+    return not any(note in record.getMessage() for note in _UNRESTORED_NOTES)
+
+
 def _quiet(status) -> None:
     """A failed read must not be followed, at exit, by TF's 'Value in checkpoint could not be
-    found' warning for every variable."""
+    found' warning for every variable. When ``read`` itself raised (e.g. a shape mismatch) there
+    is no status to mark partial, so those notes are filtered out of TF's logger instead."""
     if status is not None:
         try:
             status.expect_partial()
         except Exception:  # noqa: BLE001 - best effort on an already failed read
             pass
+        return
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    if _drop_unrestored_notes not in logger.filters:
+        logger.addFilter(_drop_unrestored_notes)
 
 
 def _saved_step(prefix: str) -> Optional[int]:

@@ -273,3 +273,25 @@ def test_failed_restore_leaves_no_warning_flood(tmp_path):
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert "does not match" in proc.stdout
     assert "could not be found" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_failed_inference_restore_leaves_no_warning_flood(tmp_path):
+    """A shape mismatch raised inside read() (no status to mark partial) while the checkpoint holds
+    more than the restored model: one error, not a warning per unrestored value at exit."""
+    script = textwrap.dedent(f"""
+        import keras
+        from common_tools.checkpoint import CheckpointKeeper, restore_for_inference
+        from common_tools.errors import UserError
+        def net(width, name):
+            m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(width, name="d")], name=name)
+            return m
+        CheckpointKeeper({str(tmp_path)!r}, G=net(4, "G"), D=net(2, "D")).save(1)
+        try:
+            restore_for_inference({str(tmp_path)!r}, G=net(5, "G"))
+        except UserError as exc:
+            print("error:", exc)
+        """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert "does not match" in proc.stdout
+    assert "could not be found" not in proc.stderr and "unrestored" not in proc.stderr, proc.stderr[-2000:]
