@@ -1,10 +1,14 @@
 """Turn the offline model's .bin outputs back into the card's side-by-side PNG strips.
 
 Examples:
-    python3 bin2img.py --data_dir ../runs/data/synthfaces --bin_dir output/demo/msame_out --save_dir output/demo/om_testing --img_size 64
-    python3 bin2img.py --data_dir /data/celeba/ --bin_dir ./output/1024/msame_out/20211104_165416 --save_dir ./output/1024/om_testing
+    python3 bin2img.py --input_dir output/demo/bin --bin_dir output/demo/msame_out --save_dir output/demo/om_testing
+    python3 bin2img.py --data_dir /data/celeba/ --bin_dir ./output/1024/msame_out/20211104_165416 \\
+        --save_dir ./output/1024/om_testing --experiment_name 1024          # inputs in output/1024/bin
 --bin_dir may be msame's --output folder (the newest timestamped subfolder is used) or the subfolder
-itself. Each strip: the input crop, a 12-px gap, then outputs {idx}_0 (reconstruction) ... {idx}_13.
+itself. --input_dir is the folder img2bin.py wrote (default output/<experiment_name>/bin): its
+manifest.json says which outputs the model must have written, and they are checked (count, size,
+no other model's files) before any strip is drawn. Each strip: the input crop, a 12-px gap, then
+outputs stgan_{idx}_0 (reconstruction) ... stgan_{idx}_13.
 """
 
 from __future__ import annotations
@@ -15,38 +19,38 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common_tools.errors import run_cli  # noqa: E402
+from common_tools.errors import UserError, check_output_dir, run_cli  # noqa: E402
 from stgan.cli import DEFAULT_OUTPUT_ROOT  # noqa: E402
 
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data_dir", required=True, help="the CelebA-layout folder img2bin read")
     p.add_argument("--bin_dir", required=True, help="msame --output folder or its timestamped subfolder")
     p.add_argument("--save_dir", required=True)
-    p.add_argument("--img_size", type=int, default=128)
-    p.add_argument("--experiment_name", default=None, help="read img_size from its config.json")
+    p.add_argument("--input_dir", default=None, help="img2bin.py's --save_dir (default: output/<experiment_name>/bin)")
+    p.add_argument("--experiment_name", default=None)
     p.add_argument("--output_root", default=DEFAULT_OUTPUT_ROOT)
+    p.add_argument("--data_dir", default=None, help="the card's flag; not needed (the inputs come from --input_dir)")
+    p.add_argument("--img_size", type=int, default=None, help="the card's flag; read from the manifest")
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from common_tools import celeba
-    from common_tools.errors import UserError
+    check_output_dir(args.save_dir, "--save_dir")
+    input_dir = args.input_dir
+    if input_dir is None:
+        if not args.experiment_name:
+            raise UserError("give --input_dir (the folder img2bin.py wrote, with its manifest.json) or "
+                            "--experiment_name (its inputs in <output_root>/<name>/bin)")
+        input_dir = os.path.join(args.output_root, args.experiment_name, "bin")
+    from common_tools.offline import read_manifest
     from stgan.offline import bin2img
-    from stgan.train import ATTR_FILE, IMAGE_DIR
 
-    img_size = args.img_size
-    if args.experiment_name:
-        from common_tools.runs import load_config
-        from stgan.config import STGANConfig
-        img_size = load_config(STGANConfig, os.path.join(args.output_root, args.experiment_name)).img_size
-    attr_path = os.path.join(args.data_dir, ATTR_FILE)
-    if not os.path.isfile(attr_path):
-        raise UserError(f"{args.data_dir} is not a CelebA folder: expected {IMAGE_DIR}/ and {ATTR_FILE}")
-    files = celeba.read_attributes(attr_path).files
-    written = bin2img(os.path.join(args.data_dir, IMAGE_DIR), files, args.bin_dir, args.save_dir, img_size)
+    size = read_manifest(input_dir)["meta"].get("img_size")
+    if args.img_size is not None and args.img_size != size:
+        raise UserError(f"--img_size {args.img_size}, but the inputs in {input_dir} are {size}-px images")
+    written = bin2img(input_dir, args.bin_dir, args.save_dir)
     print(f"bin2img: wrote {len(written)} strip(s) to {args.save_dir}")
     return 0
 

@@ -2,10 +2,12 @@
 
 Examples:
     python psnr_ssim.py --experiment_name demo                       # output/demo/om_testing, else sample_testing
-    python psnr_ssim.py --experiment_name demo --img_dir output/demo/sample_testing
+    python psnr_ssim.py --experiment_name demo --img_dir output/demo/sample_testing --json psnr.json
 Reads the strips test.py / bin2img.py wrote (input | 12-px gap | reconstruction | flips ...) and
 compares the input crop with the reconstruction as uint8 images: PSNR = 10·log10(255²/MSE), SSIM of
 Wang et al. 2004 (11x11 Gaussian, sigma 1.5), each averaged over images. Paper: 31.67 dB / 0.948.
+Every strip must be one of this experiment's: img_size high, the reconstruction and one flip per
+attribute; any other (another model's, another config's) is refused in one line naming it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common_tools.errors import run_cli  # noqa: E402
+from common_tools.errors import UserError, check_output_file, run_cli  # noqa: E402
 from stgan.cli import DEFAULT_OUTPUT_ROOT  # noqa: E402
 
 
@@ -30,34 +32,14 @@ def build_parser():
     return p
 
 
-def reconstruction_pairs(img_dir: str, size: int):
-    import numpy as np
-    from PIL import Image
-
-    from common_tools.errors import UserError
-    from stgan.test import split_strip
-
-    names = sorted(n for n in os.listdir(img_dir) if n.lower().endswith(".png"))
-    if not names:
-        raise UserError(f"no .png strips in {img_dir}: run test.py or bin2img.py first")
-    inputs, recs = [], []
-    for name in names:
-        try:
-            image = np.asarray(Image.open(os.path.join(img_dir, name)).convert("RGB"))
-        except OSError as exc:
-            raise UserError(f"cannot read strip {os.path.join(img_dir, name)}: {exc}") from None
-        x, results = split_strip(image, size)
-        inputs.append(x)
-        recs.append(results[0])
-    return inputs, recs
-
-
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from common_tools.errors import UserError
+    if args.json:
+        check_output_file(args.json, "--json")
     from common_tools.metrics.psnr_ssim import psnr_ssim_batch
     from common_tools.runs import load_config
     from stgan.config import STGANConfig
+    from stgan.strips import read_strips
 
     exp_dir = os.path.join(args.output_root, args.experiment_name)
     cfg = load_config(STGANConfig, exp_dir)
@@ -67,8 +49,8 @@ def main(argv=None):
                         if os.path.isdir(os.path.join(exp_dir, d))), None)
         if img_dir is None:
             raise UserError(f"{exp_dir} has neither om_testing/ nor sample_testing/: run test.py or bin2img.py first")
-    inputs, recs = reconstruction_pairs(img_dir, cfg.img_size)
-    result = psnr_ssim_batch(inputs, recs)
+    _, inputs, results = read_strips(img_dir, cfg.img_size, n_results=cfg.n_att + 1)
+    result = psnr_ssim_batch(list(inputs), list(results[:, 0]))
     print(f"psnr/ssim over {result['n']} reconstructions in {img_dir}: "
           f"{result['psnr']:.2f} dB / {result['ssim']:.4f}")
     if args.json:

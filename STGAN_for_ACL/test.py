@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common_tools.errors import run_cli  # noqa: E402
-from stgan.cli import add_location_args  # noqa: E402
+from stgan.cli import add_atts_arg, add_location_args, words  # noqa: E402
 
 
 def build_parser():
@@ -30,7 +30,7 @@ def build_parser():
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--save_dir", default=None, help="default: output/<experiment_name>/sample_testing...")
     p.add_argument("--test_int", type=float, default=1.0, help="single mode: intensity of the flipped attribute")
-    p.add_argument("--test_atts", nargs="+", default=None, help="multi mode: attributes to flip together")
+    add_atts_arg(p, "--test_atts", help="multi mode: attributes to flip together")
     p.add_argument("--test_ints", nargs="+", type=float, default=None, help="multi mode: their intensities")
     p.add_argument("--test_att", default=None, help="slide mode: the attribute to sweep")
     p.add_argument("--test_int_min", type=float, default=-1.0)
@@ -41,22 +41,19 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from stgan import test as test_lib
-
-    path = args.ckpt_path or os.path.join(args.output_root, args.experiment_name)
-    if args.test_atts:
-        mode, mode_args = "multi", {"test_atts": args.test_atts, "test_ints": args.test_ints or [1.0]}
+    test_atts = words(args.test_atts, "--test_atts")
+    if test_atts:
+        mode, mode_args = "multi", {"test_atts": test_atts, "test_ints": args.test_ints or [1.0]}
     elif args.test_att:
         mode, mode_args = "slide", {"test_att": args.test_att, "int_min": args.test_int_min,
                                     "int_max": args.test_int_max, "n_slide": args.n_slide}
     else:
         mode, mode_args = "single", {"test_int": args.test_int}
-    save_dir = args.save_dir
-    if save_dir is None and args.ckpt_path:
-        exp_dir, _ = test_lib.locate(args.ckpt_path)
-        save_dir = test_lib.out_folder(exp_dir, mode, args.test_atts or (), args.test_att)
-    test_lib.run(path, args.data_dir, mode, n_images=args.n_images, split=args.split, save_dir=save_dir,
-                 **mode_args)
+    from stgan import test as test_lib
+
+    exp_dir = os.path.join(args.output_root, args.experiment_name)
+    test_lib.run(args.ckpt_path or exp_dir, args.data_dir, mode, n_images=args.n_images, split=args.split,
+                 save_dir=args.save_dir, **mode_args)
     return 0
 
 

@@ -18,8 +18,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common_tools.errors import run_cli  # noqa: E402
-from stgan.cli import DEFAULT_DATA_DIR  # noqa: E402
+from common_tools.errors import check_output_file, run_cli  # noqa: E402
+from stgan.cli import DEFAULT_DATA_DIR, add_atts_arg, words  # noqa: E402
 from stgan.config import PAPER_ATTS  # noqa: E402
 
 
@@ -27,7 +27,7 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--img_dir", required=True, help="folder of strips (om_testing or sample_testing)")
     p.add_argument("--data_dir", default=DEFAULT_DATA_DIR, help="the data set the strips came from")
-    p.add_argument("--atts", nargs="+", default=list(PAPER_ATTS))
+    add_atts_arg(p, default=list(PAPER_ATTS), help="the attributes the strips flip, in order")
     p.add_argument("--classifier_dir", default=None)
     p.add_argument("--json", default=None, help="also write the result here")
     return p
@@ -35,16 +35,20 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.json:
+        check_output_file(args.json, "--json")
     from common_tools.errors import UserError
     from common_tools.metrics.attr_classifier import META_FILE, AttributeClassifier, default_classifier_dir
-    from stgan.evaluate import editing_accuracy_of_strips, strip_size
+    from stgan.evaluate import editing_accuracy_of_strips
+    from stgan.strips import strip_size
 
     size = strip_size(args.img_dir)
     clf_dir = args.classifier_dir or default_classifier_dir(size)
     if not os.path.isfile(os.path.join(clf_dir, META_FILE)):
         raise UserError(f"no trained classifier in {clf_dir}: run att_classification/train.py "
                         f"--img_size {size} first (or pass --classifier_dir)")
-    result = editing_accuracy_of_strips(args.img_dir, args.data_dir, args.atts, AttributeClassifier.load(clf_dir))
+    result = editing_accuracy_of_strips(args.img_dir, args.data_dir, words(args.atts),
+                                        AttributeClassifier.load(clf_dir))
     for name, acc in result["per_attribute"].items():
         print(f"{name:<20} {100 * acc:6.2f} %")
     print(f"{'mean':<20} {100 * result['mean']:6.2f} %   (others changed {100 * result['others_changed']:.2f} %, "

@@ -1,8 +1,13 @@
-"""Defaults shared by the entry scripts: where data and experiments live (relative to the repo)."""
+"""Defaults shared by the entry scripts: where data and experiments live, attribute lists.
+
+No TensorFlow here: the scripts check their arguments and output paths before importing it.
+"""
 
 from __future__ import annotations
 
 import os
+
+from common_tools import runs
 
 FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # STGAN_for_ACL/
 REPO = os.path.dirname(FOLDER)
@@ -18,3 +23,16 @@ def add_location_args(parser, data: bool = True):
     parser.add_argument("--output_root", default=DEFAULT_OUTPUT_ROOT,
                         help="experiments live in <output_root>/<experiment_name>; default: STGAN_for_ACL/output")
     return parser
+
+
+def add_atts_arg(parser, flag: str = "--atts", default=None, help: str = "attribute names"):
+    """An attribute list flag that takes separate words, one quoted string or a comma list, as
+    train.py's --atts does (``--atts Bangs Male`` = ``--atts "Bangs Male"`` = ``--atts Bangs,Male``)."""
+    parser.add_argument(flag, nargs="+", default=default, metavar="ATT",
+                        help=f"{help}: separate words, a quoted string or a comma list")
+    return parser
+
+
+def words(values, flag: str = "--atts"):
+    """The names of an :func:`add_atts_arg` value as a tuple (None stays None)."""
+    return None if values is None else runs.coerce(tuple[str, ...], values, name=flag)

@@ -1,16 +1,21 @@
 """STGAN hyper-parameters: one frozen dataclass, defaults = the paper / reference code.
 
-Saved as ``config.json`` beside the checkpoints; ``test.py`` and ``ckpt2pb.py`` rebuild the networks
-from it. Presets: ``paper`` (128 px, 200 epochs), ``demo`` (SynthFaces, 64 px, minutes on a CPU),
-``tiny`` (tests: 32 px, a handful of channels).
+Saved as ``<experiment>/config.json`` beside the checkpoints; ``test.py`` and ``ckpt2pb.py`` rebuild
+the networks from it. Fields marked ``arch`` shape the networks (a resumed run refuses a change);
+``sched`` fields may change on resume (applied and said). Presets: ``paper`` (128 px, 200 epochs),
+``attgan`` (the reference's AttGAN mode), ``demo`` (SynthFaces, 64 px, minutes on a CPU), ``tiny``
+(tests: 32 px, a handful of channels).
+
+    cfg = STGANConfig.preset("demo").replace(lr=5e-4)
+    cfg.n_att                                        # 13: derived from atts
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from common_tools.errors import UserError
+from common_tools.runs import Presets, arch, sched
 
 # The 13 attributes the paper edits, in the reference order (also the order of input2/input3).
 PAPER_ATTS = ("Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Bushy_Eyebrows",
@@ -19,49 +24,50 @@ PAPER_ATTS = ("Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Bushy_
 
 
 @dataclass(frozen=True)
-class STGANConfig:
-    experiment_name: str = "default"  # output/<experiment_name>/...
-    # data
-    atts: tuple[str, ...] = PAPER_ATTS  # attributes edited (columns of input2/input3)
-    img_size: int = 128               # 128: 170x170 crop at (26, 3); 64: 148x148 crop at (40, 15)
+class STGANConfig(Presets):
+    PRESETS = ("paper", "tiny", "demo", "attgan")
+
+    # data and labels
+    atts: tuple[str, ...] = arch(PAPER_ATTS)  # attributes edited (columns of input2/input3), separate words
+    img_size: int = arch(128)            # 128: 170x170 crop at (26, 3); 64: 148x148 crop at (40, 15)
+    thres_int: float = arch(0.5)         # 0/1 labels are fed to G as (x*2-1)*thres_int
     # generator
-    enc_dim: int = 64                 # Genc width of layer 1 (doubles per layer, cap 1024)
-    dec_dim: int = 64                 # Gdec width base
-    enc_layers: int = 5               # Genc depth (4x4 stride-2 convs)
-    dec_layers: int = 5               # Gdec depth (4x4 stride-2 transposed convs)
-    shortcut_layers: int = 4          # skip connections Genc -> Gdec (through STU when use_stu)
-    inject_layers: int = 4            # times the attribute difference is tiled into Gdec
-    use_stu: bool = True              # False = AttGAN mode (plain skips)
-    stu_dim: int = 64                 # STU width at the shallowest skip (doubles per level)
-    stu_kernel_size: int = 3          # kernel of the STU gate / candidate convs
-    stu_inject: bool = True           # concatenate diff to the state passed between STU cells
-    bn_momentum: float = 0.999        # batch-norm moving-average decay (TF1 slim decay)
+    enc_dim: int = arch(64)              # Genc width of layer 1 (doubles per layer, cap 1024)
+    dec_dim: int = arch(64)              # Gdec width base
+    enc_layers: int = arch(5)            # Genc depth (4x4 stride-2 convs)
+    dec_layers: int = arch(5)            # Gdec depth (4x4 stride-2 transposed convs); = enc_layers
+    shortcut_layers: int = arch(4)       # skip connections Genc -> Gdec (through STU when use_stu)
+    inject_layers: int = arch(4)         # times the attribute difference is tiled into Gdec
+    use_stu: bool = arch(True)           # False = AttGAN mode (plain skips)
+    stu_dim: int = arch(64)              # STU width at the shallowest skip (doubles per level)
+    stu_kernel_size: int = arch(3)       # kernel of the STU gate / candidate convs
+    stu_inject: bool = arch(True)        # concatenate diff to the state passed between STU cells
+    bn_momentum: float = arch(0.999)     # batch-norm moving-average decay (TF1 slim decay)
     # discriminator
-    dis_dim: int = 64                 # D width of layer 1
-    dis_fc_dim: int = 1024            # hidden width of the Dadv and Datt heads
-    dis_layers: int = 5               # D depth
+    dis_dim: int = arch(64)              # D width of layer 1
+    dis_fc_dim: int = arch(1024)         # hidden width of the Dadv and Datt heads
+    dis_layers: int = arch(5)            # D depth
     # losses
-    thres_int: float = 0.5            # labels scaled (x*2-1)*thres_int
-    lambda_gp: float = 10.0           # gradient penalty weight in L_D
-    lambda_d_att: float = 1.0         # attribute BCE weight in L_D
-    lambda_g_att: float = 10.0        # attribute BCE weight in L_G
-    lambda_rec: float = 100.0         # L1 reconstruction weight in L_G
+    lambda_gp: float = sched(10.0)       # gradient penalty weight in L_D
+    lambda_d_att: float = sched(1.0)     # attribute BCE weight in L_D
+    lambda_g_att: float = sched(10.0)    # attribute BCE weight in L_G
+    lambda_rec: float = sched(100.0)     # L1 reconstruction weight in L_G
     # schedule
-    batch_size: int = 32
-    epochs: int = 200
-    lr: float = 2e-4                  # Adam; divided by 10 from epoch lr_decay_epoch
-    lr_decay_epoch: int = 100         # default: half the epochs
-    beta1: float = 0.5
-    beta2: float = 0.999
-    adam_eps: float = 1e-8
-    n_d: int = 5                      # D updates per G update, each on a fresh batch
+    batch_size: int = sched(32)          # images per D or G update
+    epochs: int = sched(200)             # epochs of (n_d + 1) * batch_size images per iteration
+    lr: float = sched(2e-4)              # Adam learning rate; divided by 10 from epoch lr_decay_epoch
+    lr_decay_epoch: int = sched(100)     # 0-based epoch from which lr/10 is used (paper: half the epochs)
+    beta1: float = sched(0.5)            # Adam beta_1
+    beta2: float = sched(0.999)          # Adam beta_2
+    adam_eps: float = sched(1e-8)        # Adam epsilon
+    n_d: int = sched(5)                  # D updates per G update, each on a fresh batch
     # bookkeeping
-    seed: int = 0
-    max_train_images: int = 0         # 0 = whole training split
-    n_sample: int = 8                 # validation images in the sample grids
-    sample_every: int = 500           # G steps between sample grids (0 = at epoch ends only)
-    save_every: int = 500             # G steps between checkpoints (always at epoch ends)
-    max_to_keep: int = 5
+    seed: int = sched(0)                 # initial weights, the step's random stream, data order (+ start step)
+    max_train_images: int = sched(0)     # use only the first N training images (0 = the whole split)
+    n_sample: int = sched(8)             # validation images in the sample_training/ strips
+    sample_every: int = sched(500)       # iterations between sample strips (0 = at epoch ends only)
+    save_every: int = sched(500)         # iterations between checkpoints (0 = at epoch ends only)
+    max_to_keep: int = sched(5)          # checkpoints kept in checkpoints/
 
     def __post_init__(self):
         checks = [
@@ -85,6 +91,11 @@ class STGANConfig:
     def n_att(self) -> int:
         return len(self.atts)
 
+    @property
+    def images_per_iteration(self) -> int:
+        """n_d D updates and one G update, each on a fresh batch."""
+        return self.batch_size * (self.n_d + 1)
+
     @classmethod
     def paper(cls, **overrides) -> "STGANConfig":
         """The paper: 128 px, batch 32, 200 epochs, 13 attributes, STU on 4 skips."""
@@ -101,31 +112,17 @@ class STGANConfig:
 
         Deviates from the paper's schedule on purpose: n_d 2 (not 5) and lr 1e-3 give 3x more G
         updates per minute; with n_d 5 / lr 2e-4 the edits were still faint after 230 iterations."""
-        base = dict(experiment_name="demo", img_size=64, enc_dim=16, dec_dim=16, stu_dim=16,
-                    dis_dim=16, dis_fc_dim=128, enc_layers=4, dec_layers=4, dis_layers=4,
-                    shortcut_layers=3, inject_layers=3, bn_momentum=0.9, batch_size=8, epochs=6,
-                    lr_decay_epoch=5, lr=1e-3, n_d=2, n_sample=6, sample_every=0, save_every=50)
+        base = dict(img_size=64, enc_dim=16, dec_dim=16, stu_dim=16, dis_dim=16, dis_fc_dim=128,
+                    enc_layers=4, dec_layers=4, dis_layers=4, shortcut_layers=3, inject_layers=3,
+                    bn_momentum=0.9, batch_size=8, epochs=6, lr_decay_epoch=5, lr=1e-3, n_d=2,
+                    n_sample=6, sample_every=0, save_every=50)
         return cls(**{**base, **overrides})
 
     @classmethod
     def tiny(cls, **overrides) -> "STGANConfig":
-        """Tests: 32 px, 8 channels, 3 layers; seconds on a CPU."""
-        base = dict(experiment_name="tiny", img_size=32, enc_dim=8, dec_dim=8, stu_dim=8, dis_dim=8,
-                    dis_fc_dim=16, enc_layers=3, dec_layers=3, dis_layers=3, shortcut_layers=2,
-                    inject_layers=2, bn_momentum=0.9, batch_size=2, epochs=1, lr_decay_epoch=1,
-                    n_sample=2, sample_every=0, save_every=0, max_to_keep=2)
+        """Tests: 32 px, 8 channels, 3 layers, 1 D update per G update; seconds on a CPU."""
+        base = dict(img_size=32, enc_dim=8, dec_dim=8, stu_dim=8, dis_dim=8, dis_fc_dim=16,
+                    enc_layers=3, dec_layers=3, dis_layers=3, shortcut_layers=2, inject_layers=2,
+                    bn_momentum=0.9, batch_size=2, epochs=1, lr_decay_epoch=1, n_d=1, n_sample=2,
+                    sample_every=0, save_every=0, max_to_keep=2)
         return cls(**{**base, **overrides})
-
-
-PRESETS = {"paper": STGANConfig.paper, "attgan": STGANConfig.attgan, "demo": STGANConfig.demo,
-           "tiny": STGANConfig.tiny}
-
-
-def preset(name: str, **overrides) -> STGANConfig:
-    if name not in PRESETS:
-        raise UserError(f"unknown preset {name!r}: expected one of {', '.join(PRESETS)}")
-    return PRESETS[name](**overrides)
-
-
-def replace(cfg: STGANConfig, **changes) -> STGANConfig:
-    return dataclasses.replace(cfg, **changes)

@@ -6,12 +6,18 @@ Labels a are 0/1 (CelebA's ±1 mapped to 1/0). The generator sees scaled labels 
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 import numpy as np
 
 from common_tools import celeba
 from common_tools.errors import UserError
 
 HAIR_COLOURS = celeba.HAIR_COLOURS
+ATTR_FILE = "list_attr_celeba.txt"
+PARTITION_FILE = "list_eval_partition.txt"
+IMAGE_DIR = "img_align_celeba"
 
 # The reference's face crop of the 178x218 aligned photo per image size (other sizes use the 128-px
 # one): 170x170 at (row 26, col 3) for 128 px, 148x148 at (40, 15) for 64 px.
@@ -22,6 +28,47 @@ def preprocess(img_size: int) -> celeba.Preprocess:
     """The reference's image transform at ``img_size``: its crop, TF1-style bicubic resize (no
     half-pixel centres), clip to [0, 255], /127.5 - 1; no flip."""
     return celeba.Preprocess(crop=CROPS.get(int(img_size), CROPS[128]), resize="bicubic_tf1", flip=False)
+
+
+@dataclass
+class LabelledImages:
+    """Image files of one split of a CelebA-layout folder and their 0/1 labels [N, n_att]."""
+    image_dir: str
+    files: list
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def readable(self) -> "LabelledImages":
+        """The files whose header looks whole (the others are skipped and said, by name)."""
+        keep, check = celeba.check_images(self.image_dir, self.files)
+        if check.skipped:
+            print(f"skipped {check.count} unreadable image(s): "
+                  + ", ".join(f"{n} ({check.reasons.get(n, 'unreadable')})" for n in check.skipped[:10])
+                  + (" ..." if check.count > 10 else ""))
+        return LabelledImages(self.image_dir, [self.files[i] for i in keep], self.labels[keep])
+
+
+def check_data_dir(data_dir: str) -> str:
+    """``data_dir`` when it has the CelebA layout; one line saying how to make one otherwise."""
+    if not os.path.isfile(os.path.join(data_dir, ATTR_FILE)) or not os.path.isdir(os.path.join(data_dir, IMAGE_DIR)):
+        raise UserError(f"{data_dir} is not a CelebA folder: expected {IMAGE_DIR}/ and {ATTR_FILE} "
+                        f"(make one with: python -m common_tools.synthetic faces --out {data_dir} "
+                        "--num 2000 --seed 0)")
+    return data_dir
+
+
+def load_split(data_dir: str, atts, split: str, max_images: int = 0) -> LabelledImages:
+    """Files and 0/1 labels of one split ("train", "val", "test") of a CelebA-layout folder."""
+    image_dir = os.path.join(check_data_dir(data_dir), IMAGE_DIR)
+    attributes = celeba.read_attributes(os.path.join(data_dir, ATTR_FILE))
+    labels = attributes.labels(list(atts))
+    partition = os.path.join(data_dir, PARTITION_FILE)
+    index = celeba.partition_split(attributes.files, partition if os.path.isfile(partition) else None)[split]
+    if max_images:
+        index = index[:max_images]
+    return LabelledImages(image_dir, [attributes.files[i] for i in index], labels[index])
 
 
 def scale(labels, thres_int: float = 0.5) -> np.ndarray:

@@ -15,36 +15,7 @@ from common_tools import celeba
 from common_tools.errors import UserError
 
 from . import data as data_lib
-from .test import split_strip
-from .train import ATTR_FILE
-
-
-def read_strips(img_dir: str, size: int):
-    """(stems, inputs [N,S,S,3] uint8, results [N,k,S,S,3] uint8) of every .png strip in img_dir."""
-    from PIL import Image
-
-    if not os.path.isdir(img_dir):
-        raise UserError(f"strip folder not found: {img_dir}")
-    names = sorted(n for n in os.listdir(img_dir) if n.lower().endswith(".png"))
-    if not names:
-        raise UserError(f"no .png strips in {img_dir}: run test.py or bin2img.py first")
-    stems, inputs, results = [], [], []
-    for name in names:
-        x, r = split_strip(np.asarray(Image.open(os.path.join(img_dir, name)).convert("RGB")), size)
-        stems.append(os.path.splitext(name)[0])
-        inputs.append(x)
-        results.append(r)
-    return stems, np.stack(inputs), np.stack(results)
-
-
-def strip_size(img_dir: str) -> int:
-    """Image size of the strips (their height)."""
-    from PIL import Image
-
-    names = sorted(n for n in os.listdir(img_dir) if n.lower().endswith(".png")) if os.path.isdir(img_dir) else []
-    if not names:
-        raise UserError(f"no .png strips in {img_dir}: run test.py or bin2img.py first")
-    return Image.open(os.path.join(img_dir, names[0])).size[1]
+from .strips import read_strips, strip_size
 
 
 def editing_accuracy_of_strips(img_dir: str, data_dir: str, atts, classifier) -> dict:
@@ -52,11 +23,8 @@ def editing_accuracy_of_strips(img_dir: str, data_dir: str, atts, classifier) ->
 
     atts = list(atts)
     size = strip_size(img_dir)
-    stems, _, results = read_strips(img_dir, size)
-    if results.shape[1] != len(atts) + 1:
-        raise UserError(f"strips in {img_dir} hold {results.shape[1]} results; expected the "
-                        f"reconstruction plus {len(atts)} flips ({', '.join(atts)})")
-    table = celeba.read_attributes(os.path.join(data_dir, ATTR_FILE))
+    stems, _, results = read_strips(img_dir, size, n_results=len(atts) + 1)
+    table = celeba.read_attributes(os.path.join(data_dir, data_lib.ATTR_FILE))
     by_stem = {os.path.splitext(f)[0]: i for i, f in enumerate(table.files)}
     missing = [s for s in stems if s not in by_stem]
     if missing:

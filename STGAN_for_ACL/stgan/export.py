@@ -1,28 +1,32 @@
-"""The offline model of the card: a frozen graph with inputs input1/input2/input3 and output `output`.
+"""The card's offline model: a frozen graph with inputs input1/input2/input3 and output `output`.
 
     input1 [1, S, S, 3]   image in [-1, 1] (S = config img_size)
     input2 [1, n_att]     scaled target attributes (b·2 − 1)·thres_int, edited one ×test_int
     input3 [1, n_att]     scaled source attributes (a·2 − 1)·thres_int
-    output [1, S, S, 3]   tanh(G(input1, input2 − input3)), NHWC
-input3 = input2 gives the reconstruction. The card's ATC command
-``--input_shape="input1:1,128,128,3;input2:1,13;input3:1,13"`` reads these names unchanged.
+    output [1, S, S, 3]   tanh(G(input1, input2 − input3)), NHWC; input3 = input2: the reconstruction
+The names are what the card's ATC ``--input_shape="input1:1,128,128,3;input2:1,13;input3:1,13"`` reads.
+
+    cfg, G, step = load_generator("output/demo/checkpoints")      # or load_generator(None, "output/demo")
+    freeze_generator(G, cfg, "output/demo/pb_model", "output/demo/onnx/STGAN.onnx")
 """
 
 from __future__ import annotations
 
 import os
 
-import tensorflow as tf
+from common_tools import checkpoint, export, runs
+from common_tools.errors import UserError
 
-from common_tools import export as ct_export
+from .config import STGANConfig
 
 INPUTS = ("input1", "input2", "input3")
 OUTPUT = "output"
-PB_NAME = "STGAN.pb"
 
 
 def serving_function(G, cfg, batch: int = 1):
     """Concrete tf.function of the offline model (inference mode, batch norm moving statistics)."""
+    import tensorflow as tf  # here, not at the top: bin2img.py reads INPUTS without TensorFlow
+
     spec = [tf.TensorSpec([batch, cfg.img_size, cfg.img_size, 3], tf.float32, name="input1"),
             tf.TensorSpec([batch, cfg.n_att], tf.float32, name="input2"),
             tf.TensorSpec([batch, cfg.n_att], tf.float32, name="input3")]
@@ -35,45 +39,33 @@ def serving_function(G, cfg, batch: int = 1):
     return stgan.get_concrete_function()
 
 
-def _drop_return_identity(graph_def):
-    """convert_variables_to_constants_v2 appends ``Identity(output, ^NoOp)`` after the returned
-    tensor; drop it (and the NoOp) so ``output`` is the graph's sink, as in the seed's .pb."""
-    def data_inputs(node):
-        return [i for i in node.input if not i.startswith("^")]
+def load_generator(checkpoint_path=None, output_dir=None):
+    """Rebuild G from the experiment's config.json and restore it: returns (cfg, G, step).
 
-    drop = {n.name for n in graph_def.node if n.op == "Identity" and data_inputs(n) == [OUTPUT]}
-    keep = [n for n in graph_def.node if n.name not in drop]
-    consumed = {i.lstrip("^").split(":")[0] for n in keep for i in n.input}
-    keep = [n for n in keep if not (n.op == "NoOp" and n.name not in consumed)]
-    del graph_def.node[:]
-    graph_def.node.extend(keep)
-    return graph_def
+    ``checkpoint_path``: a prefix (``.../checkpoints/Epoch_(5)_(20of20).ckpt``), a name inside
+    ``<output_dir>/checkpoints``, a checkpoints folder (its newest) or an experiment folder (the one
+    with config.json and checkpoints/); None: the newest of ``output_dir``.
+    """
+    from .networks import build_generator
 
-
-def freeze_generator(G, cfg):
-    """Frozen GraphDef of the offline model."""
-    graph_def = _drop_return_identity(ct_export.freeze(serving_function(G, cfg)))
-    # placeholders first, in the card's order, so tools that list inputs (ATC's --input_shape built
-    # by common_tools.atc) read input1;input2;input3
-    order = {name: i for i, name in enumerate(INPUTS)}
-    nodes = sorted(graph_def.node, key=lambda n: order.get(n.name, len(INPUTS)))
-    del graph_def.node[:]
-    graph_def.node.extend(nodes)
-    names = {n.name for n in graph_def.node}
-    missing = [n for n in (*INPUTS, OUTPUT) if n not in names]
-    if missing:  # a TF/Keras change renamed a node the card's ATC command relies on
-        raise RuntimeError(f"frozen STGAN graph lacks node(s) {missing}")
-    return graph_def
+    if checkpoint_path and os.path.isfile(os.path.join(checkpoint_path, runs.CONFIG_NAME)):
+        checkpoint_path, output_dir = None, checkpoint_path
+    base = os.path.join(output_dir, "checkpoints") if output_dir else None
+    if checkpoint_path is None and base is None:
+        raise UserError("give a checkpoint or an experiment folder to say which STGAN to load")
+    prefix = checkpoint.find_checkpoint(checkpoint_path or base, base_dir=base)
+    cfg = runs.load_config(STGANConfig, output_dir or os.path.dirname(os.path.dirname(os.path.abspath(prefix))))
+    G = build_generator(cfg)
+    return cfg, G, checkpoint.restore_for_inference(prefix, G=G)
 
 
-def resolve_pb_path(pb_path: str) -> str:
-    """A folder (the card's ``--pb_path output/<exp>/pb_model``) -> <folder>/STGAN.pb; a .pb path as is."""
-    return pb_path if pb_path.endswith(".pb") else os.path.join(pb_path, PB_NAME)
+def pb_file(pb_path) -> str:
+    """The card's ``--pb_path``: a .pb path as it is, a folder -> <folder>/STGAN.pb."""
+    return pb_path if str(pb_path).endswith(".pb") else os.path.join(pb_path, "STGAN.pb")
 
 
-def export_pb(G, cfg, pb_path: str) -> str:
-    return ct_export.save_pb(freeze_generator(G, cfg), resolve_pb_path(pb_path))
-
-
-def export_onnx(pb_path: str, onnx_path: str) -> str:
-    return ct_export.pb_to_onnx(pb_path, onnx_path, inputs=list(INPUTS), outputs=[OUTPUT])
+def freeze_generator(G, cfg, pb_path, onnx_path=None) -> dict:
+    """Write the frozen .pb (at :func:`pb_file`) and the .onnx when asked, both paths checked before
+    anything is written; returns {"pb": path, "onnx": path}."""
+    return export.export_graph(serving_function(G, cfg), pb_file(pb_path), INPUTS, [OUTPUT],
+                               onnx_path=onnx_path, pb_what="--pb_path", onnx_what="--onnx")

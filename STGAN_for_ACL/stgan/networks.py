@@ -2,7 +2,9 @@
 
 Liu et al., "STGAN: A Unified Selective Transfer Network for Arbitrary Image Attribute Editing",
 CVPR 2019. Shapes in comments are for the paper configuration (128 px, 13 attributes, width 64,
-5 layers); every width is capped at 1024 channels.
+5 layers); every width is capped at 1024 channels. Layers may sit in Python lists: every layer has
+a unique, stable name, and checkpoints map each model to its variables by path
+(common_tools.checkpoint).
 
 Conventions of the reference code (TF1 slim): SAME padding, xavier (glorot uniform) kernels, zero
 biases and no bias where a norm follows; batch norm with scale, decay 0.999, eps 1e-3; instance
@@ -42,14 +44,6 @@ def _bn(momentum, name):
     return keras.layers.BatchNormalization(momentum=momentum, epsilon=1e-3, scale=True, name=name)
 
 
-def track(owner, layers):
-    """Also set each layer as an attribute named after it: tf.train.Checkpoint follows attributes
-    of a Keras 3 layer but not the layers inside its Python lists, which would go unsaved."""
-    for layer in layers:
-        setattr(owner, layer.name, layer)
-    return layers
-
-
 def tile_like(diff, feature):
     """diff [B, n_att] -> [B, H, W, n_att] with the spatial size of ``feature``."""
     shape = tf.shape(feature)
@@ -69,9 +63,8 @@ class Genc(keras.Model):
 
     def __init__(self, dim=64, n_layers=5, bn_momentum=0.999, name="Genc"):
         super().__init__(name=name)
-        self.convs = track(self, [_conv(_width(dim, i), 4, 2, False, f"conv{i + 1}")
-                                  for i in range(n_layers)])
-        self.norms = track(self, [_bn(bn_momentum, f"bn{i + 1}") for i in range(n_layers)])
+        self.convs = [_conv(_width(dim, i), 4, 2, False, f"conv{i + 1}") for i in range(n_layers)]
+        self.norms = [_bn(bn_momentum, f"bn{i + 1}") for i in range(n_layers)]
 
     def call(self, x, training=False):
         features = []
@@ -126,8 +119,8 @@ class STU(keras.Model):
         super().__init__(name=name)
         self.inject = inject
         self.levels = [n_layers - 2 - i for i in range(n_cells)]  # encoder indices, deepest first
-        self.cells = track(self, [STUCell(_width(dim, level), kernel_size, name=f"stu{level + 1}")
-                                  for level in self.levels])
+        self.cells = [STUCell(_width(dim, level), kernel_size, name=f"stu{level + 1}")
+                      for level in self.levels]
 
     def call(self, features, diff):
         state = features[-1]
@@ -157,9 +150,9 @@ class Gdec(keras.Model):
         self.n_layers = n_layers
         self.shortcut_layers = shortcut_layers
         self.inject_layers = inject_layers
-        self.dconvs = track(self, [_dconv(_width(dim, n_layers - 1 - i), 4, 2, False, f"dconv{i + 1}")
-                                   for i in range(n_layers - 1)])
-        self.norms = track(self, [_bn(bn_momentum, f"bn{i + 1}") for i in range(n_layers - 1)])
+        self.dconvs = [_dconv(_width(dim, n_layers - 1 - i), 4, 2, False, f"dconv{i + 1}")
+                       for i in range(n_layers - 1)]
+        self.norms = [_bn(bn_momentum, f"bn{i + 1}") for i in range(n_layers - 1)]
         self.to_rgb = _dconv(3, 4, 2, True, f"dconv{n_layers}")
 
     def call(self, z, skips, diff, training=False):
@@ -212,10 +205,9 @@ class DConvs(keras.Model):
 
     def __init__(self, dim=64, n_layers=5, name="D_convs"):
         super().__init__(name=name)
-        self.convs = track(self, [_conv(_width(dim, i), 4, 2, False, f"conv{i + 1}")
-                                  for i in range(n_layers)])
-        self.norms = track(self, [keras.layers.GroupNormalization(groups=-1, epsilon=1e-6, name=f"in{i + 1}")
-                                  for i in range(n_layers)])
+        self.convs = [_conv(_width(dim, i), 4, 2, False, f"conv{i + 1}") for i in range(n_layers)]
+        self.norms = [keras.layers.GroupNormalization(groups=-1, epsilon=1e-6, name=f"in{i + 1}")
+                      for i in range(n_layers)]
         self.flatten = keras.layers.Flatten()
 
     def call(self, x):
@@ -252,14 +244,20 @@ class Discriminator(keras.Model):
 
 # ---------------------------------------------------------------------------------------------
 
+def build_generator(cfg) -> Generator:
+    """G for ``cfg`` with its weights created (one call on zeros), e.g. to restore a checkpoint into."""
+    G = Generator(cfg)
+    G(tf.zeros([1, cfg.img_size, cfg.img_size, 3]), tf.zeros([1, cfg.n_att]))
+    return G
+
+
 def build_networks(cfg):
     """Build G and D for ``cfg`` (weights created by one call on zeros); returns (G, D)."""
-    G, D = Generator(cfg), Discriminator(cfg)
-    x = tf.zeros([1, cfg.img_size, cfg.img_size, 3])
-    G(x, tf.zeros([1, cfg.n_att]))
-    D(x)
-    return G, D
+    D = Discriminator(cfg)
+    D(tf.zeros([1, cfg.img_size, cfg.img_size, 3]))
+    return build_generator(cfg), D
 
 
-def count_params(weights) -> int:
-    return int(sum(np.prod(w.shape) for w in weights))
+def count_params(model) -> int:
+    """Every weight of ``model`` (trainable and BN moving statistics), as StarGAN's count_params."""
+    return int(sum(np.prod(w.shape) for w in model.weights))

@@ -4,6 +4,13 @@
     xb = G(xa, b_ − a_)            edited image
     xa_rec = G(xa, 0)              reconstruction
     L_D, L_G as in losses.py; Adam(lr, β1 0.5, β2 0.999).
+Every random draw of the step (the target shuffles, the gradient-penalty α) comes from ``m.rng``, a
+``tf.random.Generator`` kept in the checkpoint, so a resumed run draws what an uninterrupted one
+would. Scalars: ``loss/D`` = −``loss/D_wd`` + λ_gp·``loss/D_gp`` + λ_d_att·``loss/D_att`` and
+``loss/G`` = ``loss/G_adv`` + λ_g_att·``loss/G_att`` + λ_rec·``loss/G_rec``.
+
+    m = build(STGANConfig.tiny())
+    scalars = train_step(m, (xa, a))       # a (images, labels) pair reused, or an iterator of them
 """
 
 from __future__ import annotations
@@ -20,27 +27,31 @@ from .networks import build_networks
 
 @dataclasses.dataclass
 class STGAN:
-    """The trainable state: config, G, D and their optimizers."""
+    """The trainable state: config, G, D, their optimizers and the step's random generator."""
     cfg: object
     G: keras.Model
     D: keras.Model
     g_opt: keras.optimizers.Optimizer
     d_opt: keras.optimizers.Optimizer
+    rng: tf.random.Generator
 
     def set_lr(self, lr: float) -> None:
         self.g_opt.learning_rate.assign(lr)
         self.d_opt.learning_rate.assign(lr)
 
 
-def _adam(cfg):
+def _adam(cfg, name):
     return keras.optimizers.Adam(learning_rate=cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2,
-                                 epsilon=cfg.adam_eps)
+                                 epsilon=cfg.adam_eps, name=name)  # a stable name: stable variable paths
 
 
 def build(cfg) -> STGAN:
-    """Networks plus optimizers with their slots created (so checkpoints restore them eagerly)."""
+    """Networks (initial weights from ``cfg.seed``), optimizers with their slots created (so
+    checkpoints restore them) and the step's generator seeded with ``cfg.seed``."""
+    keras.utils.set_random_seed(cfg.seed)  # initial weights only: the step never draws from it
     G, D = build_networks(cfg)
-    model = STGAN(cfg, G, D, _adam(cfg), _adam(cfg))
+    model = STGAN(cfg, G, D, _adam(cfg, "G_adam"), _adam(cfg, "D_adam"),
+                  tf.random.Generator.from_seed(cfg.seed))
     model.g_opt.build(G.trainable_variables)
     model.d_opt.build(D.trainable_variables)
     return model
@@ -51,18 +62,19 @@ def lr_at(cfg, epoch: int) -> float:
     return cfg.lr if epoch < cfg.lr_decay_epoch else cfg.lr / 10.0
 
 
-def _targets(cfg, a):
-    b = tf.random.shuffle(a)
-    a_ = (a * 2.0 - 1.0) * cfg.thres_int
-    b_ = (b * 2.0 - 1.0) * cfg.thres_int
+def _targets(m: STGAN, a):
+    """b = a with its rows shuffled (a permutation drawn from m.rng); returns (b, b_ − a_)."""
+    b = tf.gather(a, tf.argsort(m.rng.uniform([tf.shape(a)[0]])))
+    a_ = (a * 2.0 - 1.0) * m.cfg.thres_int
+    b_ = (b * 2.0 - 1.0) * m.cfg.thres_int
     return b, b_ - a_
 
 
 def _d_update(m: STGAN, xa, a):
     cfg = m.cfg
-    _, diff = _targets(cfg, a)
+    _, diff = _targets(m, a)
     xb = m.G(xa, diff, training=True)
-    alpha = tf.random.uniform([tf.shape(xa)[0], 1, 1, 1])
+    alpha = m.rng.uniform([tf.shape(xa)[0], 1, 1, 1])
     with tf.GradientTape() as tape:
         real_adv, real_att = m.D(xa)
         fake_adv, _ = m.D(xb)
@@ -72,12 +84,12 @@ def _d_update(m: STGAN, xa, a):
         d_loss = d_adv + cfg.lambda_gp * gp + cfg.lambda_d_att * d_att
     grads = tape.gradient(d_loss, m.D.trainable_variables)
     m.d_opt.apply_gradients(zip(grads, m.D.trainable_variables))
-    return {"d_loss": d_loss, "wd": -d_adv, "gp": gp, "d_att": d_att}
+    return {"loss/D": d_loss, "loss/D_wd": -d_adv, "loss/D_gp": gp, "loss/D_att": d_att}
 
 
 def _g_update(m: STGAN, xa, a):
     cfg = m.cfg
-    b, diff = _targets(cfg, a)
+    b, diff = _targets(m, a)
     with tf.GradientTape() as tape:
         xb = m.G(xa, diff, training=True)
         xa_rec = m.G(xa, tf.zeros_like(diff), training=True)
@@ -88,7 +100,7 @@ def _g_update(m: STGAN, xa, a):
         g_loss = g_adv + cfg.lambda_g_att * g_att + cfg.lambda_rec * g_rec
     grads = tape.gradient(g_loss, m.G.trainable_variables)
     m.g_opt.apply_gradients(zip(grads, m.G.trainable_variables))
-    return {"g_loss": g_loss, "g_adv": g_adv, "g_att": g_att, "g_rec": g_rec}
+    return {"loss/G": g_loss, "loss/G_adv": g_adv, "loss/G_att": g_att, "loss/G_rec": g_rec}
 
 
 def compiled(m: STGAN):

@@ -28,4 +28,4 @@ if [ $rc -ne 0 ]; then tail -3 "$out/train_${ASCEND_DEVICE_ID}.log" >&2; exit $r
 "$PYTHON" psnr_ssim.py --experiment_name "$exp" --output_root "$out" --img_dir "$out/$exp/sample_testing"
 "$PYTHON" -m common_tools.modelzoo --log "$out/$exp/train_log.jsonl" --network "$Network" \
   --batch_size "$BatchSize" --rank_size "$RankSize" --device_type "$device_type" --case acc \
-  --out_dir "$out" --loss_key g_loss --e2e_seconds $((end - start))
+  --out_dir "$out" --loss_key loss/G --e2e_seconds $((end - start))

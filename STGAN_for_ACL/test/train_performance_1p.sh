@@ -29,4 +29,4 @@ end=$(date +%s)
 if [ $rc -ne 0 ]; then tail -3 "$out/train_${ASCEND_DEVICE_ID}.log" >&2; exit $rc; fi
 "$PYTHON" -m common_tools.modelzoo --log "$out/$exp/train_log.jsonl" --network "$Network" \
   --batch_size "$BatchSize" --rank_size "$RankSize" --device_type "$device_type" --case perf \
-  --out_dir "$out" --loss_key g_loss --e2e_seconds $((end - start))
+  --out_dir "$out" --loss_key loss/G --e2e_seconds $((end - start))

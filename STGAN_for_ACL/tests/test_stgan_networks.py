@@ -1,15 +1,16 @@
-"""Networks: the paper's parameter counts (built, not trained), shapes, and the AttGAN mode."""
+"""Networks: the paper's parameter counts (built, not trained), shapes, the AttGAN mode, and the
+checkpoint keys of layers kept in Python lists."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from stgan.config import STGANConfig
-from stgan.networks import Generator, build_networks, count_params
+from stgan.networks import build_generator, build_networks, count_params
 
 
 def _trainable(model):
-    return count_params(model.trainable_weights)
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def test_paper_generator_counts(paper_nets):
     assert _trainable(G.STU) == 30_145_280
     assert _trainable(G.Gdec) == 33_705_331
     assert _trainable(G) == 74_998_771
-    assert count_params(G.non_trainable_weights) == 7_808  # BN moving mean/variance
+    assert count_params(G) - _trainable(G) == 7_808  # BN moving mean/variance (count_params: all weights)
 
 
 def test_paper_discriminator_counts(paper_nets):
@@ -35,9 +36,7 @@ def test_paper_discriminator_counts(paper_nets):
 
 
 def test_attgan_mode_count():
-    cfg = STGANConfig.attgan()
-    G = Generator(cfg)
-    G(tf.zeros([1, 128, 128, 3]), tf.zeros([1, 13]))
+    G = build_generator(STGANConfig.attgan())
     assert G.STU is None
     assert _trainable(G) == 43_459_203
 
@@ -74,3 +73,15 @@ def test_instance_norm_and_batch_norm_settings():
     # instance norm: each (sample, channel) normalised on its own
     n = inorm(h).numpy()
     assert np.allclose(n.mean(axis=(1, 2)), 0, atol=1e-4)
+
+
+def test_layers_in_lists_have_unique_checkpoint_keys():
+    # the keeper maps a Keras model to its variables by path; layers in lists (Genc.convs, STU.cells,
+    # D_convs.norms) must each have a unique, stable name or model_variables refuses the model
+    from common_tools.checkpoint import model_variables
+
+    G, D = build_networks(STGANConfig.tiny())
+    g_keys, d_keys = model_variables(G), model_variables(D)
+    assert len(g_keys) == len(G.weights) and len(d_keys) == len(D.weights)
+    assert {"Genc.conv3.kernel", "STU.stu1.candidate.kernel", "Gdec.bn2.moving_mean"} <= set(g_keys)
+    assert {"D_convs.in3.gamma", "Dadv.fc2.kernel", "Datt.fc1.bias"} <= set(d_keys)

@@ -196,7 +196,8 @@ def coerce(tp, value, name: str = "value"):
         if tp is str:
             return str(value)
         if tp is tuple or origin is tuple:
-            items = _split_items(value) if isinstance(value, str) else list(value)
+            items = _split_items(value) if isinstance(value, str) else [  # words or quoted strings
+                t for v in value for t in (_split_items(v) if isinstance(v, str) else [v])]
             args = typing.get_args(tp)
             if len(args) == 2 and args[1] is Ellipsis:
                 return tuple(coerce(args[0], v, name) for v in items)
@@ -240,7 +241,8 @@ def add_config_args(parser: argparse.ArgumentParser, cls, skip=(), flags=None) -
     """Add one ``--<field>`` option per dataclass field (default None = keep the preset's value).
 
     The help text is the field's comment in the class source; ``flags={field: "--card_name"}``
-    keeps a card's own flag name for a field (``dest`` stays the field name).
+    keeps a card's own flag name for a field (``dest`` stays the field name). A tuple field takes
+    separate words, one quoted string or a comma list alike (``--atts A B`` = ``--atts "A B"``).
     """
     docs, types, flags = field_docs(cls), _field_types(cls), dict(flags or {})
     for f in dataclasses.fields(cls):
@@ -248,7 +250,9 @@ def add_config_args(parser: argparse.ArgumentParser, cls, skip=(), flags=None) -
             continue
         names = [flags[f.name]] if f.name in flags else [f"--{f.name}"]
         role = " (fixed once trained)" if f.metadata.get(ROLE, ARCHITECTURE) == ARCHITECTURE else ""
-        parser.add_argument(*names, dest=f.name, default=None, metavar=f.name.upper(),
+        tp = _strip_optional(types[f.name])[0]
+        many = {"nargs": "+"} if tp is tuple or typing.get_origin(tp) is tuple else {}  # --a x y or --a "x y"
+        parser.add_argument(*names, dest=f.name, default=None, metavar=f.name.upper(), **many,
                             help=f"{docs.get(f.name, f.name)} [{_type_name(types[f.name])}, "
                                  f"default {f.default!r}]{role}".replace("%", "%%"))
     return parser

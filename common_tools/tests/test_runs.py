@@ -88,3 +88,15 @@ def test_print_config_and_new_run_dir(tmp_path, capsys):
     second = new_run_dir(tmp_path, "stargan")
     assert os.path.basename(first) == "00000-stargan-tiny"
     assert os.path.basename(second) == "00001-stargan" and os.path.isdir(second)
+
+
+def test_tuple_fields_take_separate_words_or_one_quoted_string():
+    import argparse
+
+    from common_tools.runs import add_config_args, config_from_args
+
+    parser = add_config_args(argparse.ArgumentParser(), TinyConfig)
+    for argv in (["--attrs", "Bangs", "Male"], ["--attrs", "Bangs Male"], ["--attrs", "Bangs,Male"]):
+        cfg = config_from_args(TinyConfig(), parser.parse_args([*argv, "--kernel", "3", "5"]))
+        assert cfg.attrs == ("Bangs", "Male") and cfg.kernel == (3, 5), argv
+    assert apply_overrides(TinyConfig(), attrs=["Young Male", "Bald"]).attrs == ("Young", "Male", "Bald")
