@@ -143,6 +143,7 @@ def test_signal_saves_then_exits_and_resume_continues(tmp_path, sig):
         return out
 
     cfg = ToyConfig(checkpoint_every=100)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with pytest.raises(training.TrainingInterrupted):
         training.train(cfg, str(tmp_path), toy_build([]), step_hook=interrupt, tensorboard=False)
     assert (tmp_path / "checkpoints" / "model-3.ckpt").exists()        # saved at the step it stopped
@@ -150,7 +151,7 @@ def test_signal_saves_then_exits_and_resume_continues(tmp_path, sig):
     draws = []
     assert training.train(cfg, str(tmp_path), toy_build(draws), tensorboard=False)["start"] == 3
     assert [i for i, _ in draws] == [3, 4, 5]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before   # restored
 
 
 def test_config_for_run_prefers_saved_config_over_paper(tmp_path):
