@@ -69,8 +69,11 @@ def leaky_relu(x, slope=0.2):
 
 
 def pixel_norm(x, eps=1e-8):
-    """b = a / sqrt(mean_c(a^2) + eps) over the channel axis of x [N, C, ...] (paper eq. in 4.2)."""
-    return x * ops.rsqrt(ops.mean(x * x, axis=1, keep_dims=True) + eps)
+    """b = a / sqrt(mean_c(a^2) + eps) over the channel axis of x [N, C, ...] (paper eq. in 4.2).
+
+    sqrt and a division, not ops.rsqrt: MindSpore 2.10's ONNX export has no Rsqrt.
+    """
+    return x / ops.sqrt(ops.mean(x * x, axis=1, keep_dims=True) + eps)
 
 
 def minibatch_stddev(x, group_size=4):

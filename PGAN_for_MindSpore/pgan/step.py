@@ -1,0 +1,328 @@
+"""One PGAN training iteration at a fixed scale: the critic (WGAN-GP + drift), then G, then the EMA.
+
+    step = TrainStep(cfg, G, D, avg_G, opt_d, opt_g, scaler_d, scaler_g, rng)
+    scalars = step(x_real, alpha)     # {"loss/D", "loss/G", "loss/D_gp", "overflow/D", "overflow/G", ...}
+
+n_critic is 1. Every random draw (z for the critic, the penalty's mixing coefficients e, z for G)
+comes from ``rng``, a ``numpy.random.Generator`` kept in the checkpoint, so a resumed run draws
+what an uninterrupted one would; e is drawn afresh every step (the model-zoo version fixed it when
+the graph was compiled).
+
+Each part is one compiled cell (MindSpore GRAPH_MODE; PyNative's double backward is wrong, see
+pgan/layers.py): ``CriticStep`` blends the real images, draws G(z) and applies Adam to the
+gradient ``CriticGradients`` computes as two ``value_and_grad`` of two cells in one graph, the
+penalty's (a gradient of a gradient) and the Wasserstein + drift one (one cell holding both the
+first-order and the nested use of D does not compile in MindSpore 2.10: "The
+pointer[real_primal_func] is null"); ``GeneratorStep`` (over ``GeneratorGradients``) and
+``AverageGenerator`` (avgG <- decay * avgG + (1 - decay) * G) are the other two. The
+``*Gradients`` cells are what the tests compare with finite differences.
+
+Loss scaling, on every device: each loss is multiplied by the current scale (2 ** 12 at the start),
+the gradients divided by it and checked with ``mindspore.amp.all_finite`` (no NPU-only float-status
+ops); a step whose gradients are not finite changes nothing (Adam's moments and step count too) and
+divides the scale by ``scale_factor``; ``scale_window`` good steps in a row multiply it by
+``scale_factor`` (MindSpore's DynamicLossScaleUpdateCell rule). ``overflow/D`` counts the skipped
+steps in a row; when it reaches ``max_overflow_streak`` the step reports the non-finite gradient
+norm ``grad_norm/D`` and the training driver stops the run cleanly (nothing saved, one line).
+
+Adam is the paper's (betas 0 and 0.99): MindSpore's ``nn.Adam`` refuses beta1 = 0 (the model-zoo
+version used 1e-4), so :class:`Adam` here is the textbook update with bias correction.
+"""
+
+from __future__ import annotations
+
+import mindspore as ms
+import numpy as np
+from mindspore import nn, ops
+
+from . import losses
+from .networks import blend_real_images
+
+
+def require_graph_mode() -> None:
+    """The penalty's second derivative is only right in a compiled graph (pgan/layers.py)."""
+    if ms.get_context("mode") != ms.GRAPH_MODE:
+        ms.set_context(mode=ms.GRAPH_MODE)
+
+
+class AdamSlots(nn.Cell):
+    """Adam's state as a cell of its own (m<i>, v<i> per parameter, in order; t; lr): what a
+    checkpoint keeps of an optimizer, keyed by these names."""
+
+    def __init__(self, params, lr):
+        super().__init__()
+        for i, p in enumerate(params):
+            for kind in ("m", "v"):
+                setattr(self, f"{kind}{i}", ms.Parameter(ms.Tensor(np.zeros(p.shape, np.float32)), name=f"{kind}{i}"))
+        self.t = ms.Parameter(ms.Tensor(0.0, ms.float32), name="t")
+        self.lr = ms.Parameter(ms.Tensor(float(lr), ms.float32), name="lr")
+
+
+class Adam(nn.Cell):
+    """Adam (Kingma & Ba, 2015) over ``params``; beta1 may be 0. ``opt(grads, apply)`` updates only
+    where the scalar bool ``apply`` is True (a skipped step leaves moments and step count as they are).
+
+        m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,  t <- t + 1
+        p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+
+    Its state is ``opt.slots`` (an :class:`AdamSlots`), the cell to checkpoint.
+    """
+
+    def __init__(self, params, lr=0.001, beta1=0.0, beta2=0.99, eps=1e-8):
+        super().__init__()
+        params = list(params)
+        self.slots = AdamSlots(params, lr)
+        self.params = ms.ParameterTuple(params)
+        self.m = ms.ParameterTuple([getattr(self.slots, f"m{i}") for i in range(len(params))])
+        self.v = ms.ParameterTuple([getattr(self.slots, f"v{i}") for i in range(len(params))])
+        self.t = self.slots.t
+        self.lr = self.slots.lr
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def set_lr(self, lr) -> None:
+        self.lr.set_data(ms.Tensor(float(lr), ms.float32))
+
+    def construct(self, grads, apply):
+        t = self.t + 1.0
+        c1 = 1.0 - ops.pow(self.beta1, t)
+        c2 = 1.0 - ops.pow(self.beta2, t)
+        for p, m, v, g in zip(self.params, self.m, self.v, grads):
+            m_new = self.beta1 * m + (1.0 - self.beta1) * g
+            v_new = self.beta2 * v + (1.0 - self.beta2) * g * g
+            p_new = p - self.lr * (m_new / c1) / (ops.sqrt(v_new / c2) + self.eps)
+            ops.assign(m, ops.where(apply, m_new, m))
+            ops.assign(v, ops.where(apply, v_new, v))
+            ops.assign(p, ops.where(apply, p_new, p))
+        return ops.assign(self.t, ops.where(apply, t, self.t))
+
+
+class LossScale:
+    """The dynamic loss scale of one network (kept in the checkpoint through state_dict)."""
+
+    def __init__(self, exponent=12, factor=10.0, window=1000):
+        self.scale = float(2.0 ** exponent)
+        self.factor, self.window = float(factor), int(window)
+        self.good = 0      # finite steps since the last change
+        self.streak = 0    # skipped (overflowing) steps in a row
+
+    def update(self, finite: bool) -> None:
+        if finite:
+            self.streak = 0
+            self.good += 1
+            if self.good >= self.window:
+                self.scale *= self.factor
+                self.good = 0
+        else:
+            self.streak += 1
+            self.good = 0
+            self.scale = max(self.scale / self.factor, 1.0)
+
+    def state_dict(self) -> dict:
+        return {"scale": self.scale, "good": self.good, "streak": self.streak}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scale, self.good, self.streak = float(state["scale"]), int(state["good"]), int(state["streak"])
+
+
+def _global_norm(grads):
+    total = 0.0
+    for g in grads:
+        total = total + ops.sum(g * g)
+    return ops.sqrt(total)
+
+
+class _Scaled(nn.Cell):
+    """cell(*inputs) * scale: the loss whose gradient is taken (scale is the last input)."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.cell = cell
+
+    def construct(self, *inputs):
+        return self.cell(*inputs[:-1]) * inputs[-1]
+
+
+class _CriticSum(nn.Cell):
+    """sum D(x, alpha): its gradient with respect to x is grad_x D."""
+
+    def __init__(self, D):
+        super().__init__()
+        self.D = D
+
+    def construct(self, x, alpha):
+        return ops.sum(self.D(x, alpha))
+
+
+class CriticPenalty(nn.Cell):
+    """lambda * sum_i (||grad_x^ D(x^_i)||_2 - 1)^2 at the mixed images x^."""
+
+    def __init__(self, D, weight=10.0):
+        super().__init__()
+        self.critic_sum = _CriticSum(D)
+        self.grad_x = ops.GradOperation()
+        self.weight = float(weight)
+
+    def construct(self, x_hat, alpha):
+        return losses.gradient_penalty(self.grad_x(self.critic_sum)(x_hat, alpha), self.weight)
+
+
+class CriticWasserstein(nn.Cell):
+    """-sum D(x) + sum D(G(z)) + eps * sum D(x)^2."""
+
+    def __init__(self, D, epsilon=0.001):
+        super().__init__()
+        self.D = D
+        self.epsilon = float(epsilon)
+
+    def construct(self, real, fake, alpha):
+        real_scores = self.D(real, alpha)
+        return losses.wgan_d(real_scores, self.D(fake, alpha)) + losses.epsilon_drift(real_scores, self.epsilon)
+
+
+class CriticGradients(nn.Cell):
+    """(real, fake, x^, alpha, scale) -> (Wasserstein + drift, penalty, their gradient w.r.t. D's
+    weights). The losses are multiplied by ``scale`` before differentiation and the gradients
+    divided by it afterwards (loss scaling); the values returned are unscaled."""
+
+    def __init__(self, D, lambda_gp=10.0, epsilon=0.001):
+        super().__init__()
+        self.wasserstein = CriticWasserstein(D, epsilon)
+        self.penalty = CriticPenalty(D, lambda_gp)
+        self.weights = ms.ParameterTuple(D.trainable_params())
+        self.grad_w = ops.value_and_grad(_Scaled(self.wasserstein), None, self.weights)
+        self.grad_gp = ops.value_and_grad(_Scaled(self.penalty), None, self.weights)
+
+    def construct(self, real, fake, x_hat, alpha, scale):
+        loss_w, g_w = self.grad_w(real, fake, alpha, scale)   # scale * (Wasserstein + drift)
+        loss_gp, g_gp = self.grad_gp(x_hat, alpha, scale)    # scale * penalty
+        grads = [(a + b) / scale for a, b in zip(g_w, g_gp)]
+        return loss_w / scale, loss_gp / scale, grads
+
+
+class CriticStep(nn.Cell):
+    """One critic update: (x [N,C,R,R] in [-1, 1], z, e [N,1,1,1], alpha, scale) -> (loss, gp, finite, norm)."""
+
+    def __init__(self, G, D, opt, lambda_gp=10.0, epsilon=0.001):
+        super().__init__()
+        self.G = G
+        self.gradients = CriticGradients(D, lambda_gp, epsilon)
+        self.opt = opt
+
+    def construct(self, x, z, e, alpha, scale):
+        real = blend_real_images(x, alpha)  # alpha * up(avgpool(x)) + (1 - alpha) * x, as G's output
+        fake = ops.stop_gradient(self.G(z, alpha))  # (N, C, R, R)
+        x_hat = losses.mix_images(real, fake, e)
+        loss_w, loss_gp, grads = self.gradients(real, fake, x_hat, alpha, scale)
+        finite = ms.amp.all_finite(grads)
+        loss = ops.depend(loss_w + loss_gp, self.opt(grads, finite))
+        return loss, loss_gp, finite, _global_norm(grads)
+
+
+class _GeneratorLoss(nn.Cell):
+    def __init__(self, G, D):
+        super().__init__()
+        self.G = G
+        self.D = D
+
+    def construct(self, z, alpha):
+        return losses.wgan_g(self.D(self.G(z, alpha), alpha))
+
+
+class GeneratorGradients(nn.Cell):
+    """(z, alpha, scale) -> (-sum D(G(z)), its gradient w.r.t. G's weights), loss-scaled as above."""
+
+    def __init__(self, G, D):
+        super().__init__()
+        self.loss = _GeneratorLoss(G, D)
+        self.weights = ms.ParameterTuple(G.trainable_params())
+        self.grad = ops.value_and_grad(_Scaled(self.loss), None, self.weights)
+
+    def construct(self, z, alpha, scale):
+        loss, grads = self.grad(z, alpha, scale)
+        return loss / scale, [g / scale for g in grads]
+
+
+class GeneratorStep(nn.Cell):
+    """One G update: (z, alpha, scale) -> (loss, finite, norm); D is not changed."""
+
+    def __init__(self, G, D, opt):
+        super().__init__()
+        self.gradients = GeneratorGradients(G, D)
+        self.opt = opt
+
+    def construct(self, z, alpha, scale):
+        loss, grads = self.gradients(z, alpha, scale)
+        finite = ms.amp.all_finite(grads)
+        loss = ops.depend(loss, self.opt(grads, finite))
+        return loss, finite, _global_norm(grads)
+
+
+class AverageGenerator(nn.Cell):
+    """avgG <- decay * avgG + (1 - decay) * G, parameter by parameter (the same architecture)."""
+
+    def __init__(self, G, avg_G):
+        super().__init__()
+        self.G = G
+        self.avg_G = avg_G
+        self.source = ms.ParameterTuple(G.trainable_params())
+        self.average = ms.ParameterTuple(avg_G.trainable_params())
+
+    def construct(self, decay):
+        for s, a in zip(self.source, self.average):
+            ops.assign(a, a * decay + s * (1.0 - decay))
+        return decay
+
+
+def copy_parameters(source, target) -> None:
+    """target's trainable parameters <- source's (the same architecture): avgG = G at a new scale."""
+    for s, t in zip(source.trainable_params(), target.trainable_params()):
+        if s.shape != t.shape:
+            raise ValueError(f"cannot copy {s.name} {s.shape} into {t.name} {t.shape}")
+        t.set_data(ms.Tensor(s.asnumpy()))
+
+
+def _f32(a):
+    return ms.Tensor(np.asarray(a, np.float32))
+
+
+class TrainStep:
+    """A PGAN iteration over (G, D, avgG) at their current scale, with their optimizers and scalers."""
+
+    def __init__(self, cfg, G, D, avg_G, opt_d, opt_g, scaler_d, scaler_g, rng):
+        require_graph_mode()
+        self.cfg = cfg
+        self.G, self.D, self.avg_G = G, D, avg_G
+        self.rng = rng
+        self.opt_d, self.opt_g = opt_d, opt_g
+        self.scaler_d, self.scaler_g = scaler_d, scaler_g
+        self.critic = CriticStep(G, D, opt_d, cfg.lambda_gp, cfg.epsilon_drift)
+        self.generator = GeneratorStep(G, D, opt_g)
+        self.average = AverageGenerator(G, avg_G)
+        self.decay = _f32(cfg.ema_decay)
+
+    def draws(self, n: int):
+        """(z_D [n, latent], e [n, 1, 1, 1], z_G [n, latent]) from the checkpointed generator."""
+        latent = self.G.latent_dim
+        z_d = self.rng.standard_normal((n, latent), dtype=np.float32)
+        e = self.rng.uniform(size=(n, 1, 1, 1)).astype(np.float32)
+        z_g = self.rng.standard_normal((n, latent), dtype=np.float32)
+        return z_d, e, z_g
+
+    def __call__(self, x_real, alpha) -> dict:
+        """One iteration on real images ``x_real`` (float32 [N, C, R, R] in [-1, 1]) at fade ``alpha``."""
+        x = np.asarray(x_real, np.float32)
+        z_d, e, z_g = self.draws(x.shape[0])
+        a = _f32(alpha)
+        loss_d, gp, finite_d, norm_d = self.critic(_f32(x), _f32(z_d), _f32(e), a, _f32(self.scaler_d.scale))
+        self.scaler_d.update(bool(finite_d.asnumpy()))
+        loss_g, finite_g, norm_g = self.generator(_f32(z_g), a, _f32(self.scaler_g.scale))
+        self.scaler_g.update(bool(finite_g.asnumpy()))
+        self.average(self.decay)
+        out = {"loss/D": float(loss_d.asnumpy()), "loss/G": float(loss_g.asnumpy()),
+               "loss/D_gp": float(gp.asnumpy()),
+               "overflow/D": self.scaler_d.streak, "overflow/G": self.scaler_g.streak}
+        limit = self.cfg.max_overflow_streak
+        for key, scaler, norm in (("D", self.scaler_d, norm_d), ("G", self.scaler_g, norm_g)):
+            if scaler.streak == 0 or scaler.streak >= limit:   # a skipped step's norm is not reported
+                out[f"grad_norm/{key}"] = float(norm.asnumpy())
+        return out
