@@ -307,6 +307,22 @@ def restore_for_inference(path_or_dir, base_dir: Optional[str] = None, **trackab
     return _saved_step(prefix)
 
 
+def remove_temp_folders(directory: str) -> list:
+    """Remove the ``<name>_temp/`` folders a kill during a save leaves in ``directory`` (any
+    framework's keeper writes through one); returns their names."""
+    import shutil
+
+    if not os.path.isdir(directory):
+        return []
+    removed = []
+    for entry in sorted(os.listdir(directory)):
+        path = os.path.join(directory, entry)
+        if entry.endswith("_temp") and os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def _say(message: str) -> None:
     import sys
 
@@ -404,18 +420,7 @@ class CheckpointKeeper:
                     pass
 
     def _clean_leftovers(self) -> list:
-        """Remove the ``<name>_temp/`` folders a kill during a save leaves; returns their names."""
-        import shutil
-
-        if not os.path.isdir(self.directory):
-            return []
-        removed = []
-        for entry in sorted(os.listdir(self.directory)):
-            path = os.path.join(self.directory, entry)
-            if entry.endswith("_temp") and os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(entry)
-        return removed
+        return remove_temp_folders(self.directory)
 
     def _candidates(self) -> list:
         """Kept checkpoints, newest first: the state file's list, then any others on disk."""

@@ -48,6 +48,7 @@ import time
 import zlib
 from typing import Callable, Optional
 
+from .checkpoint import remove_temp_folders
 from .errors import UserError
 from .runs import atomic_write_text
 
@@ -463,15 +464,7 @@ class MSCheckpointKeeper:
 
     # ---- restoring
     def _clean_leftovers(self) -> list:
-        if not os.path.isdir(self.directory):
-            return []
-        removed = []
-        for entry in sorted(os.listdir(self.directory)):
-            path = os.path.join(self.directory, entry)
-            if entry.endswith("_temp") and os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(entry)
-        return removed
+        return remove_temp_folders(self.directory)
 
     def _candidates(self) -> list:
         """Checkpoint names, newest first: the state file's list, then any other manifest on disk."""
