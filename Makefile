@@ -53,8 +53,11 @@ lock: ## regenerate requirements/lock.txt from requirements/stack.txt
 	  /tmp/ganzoo-lock/bin/pip freeze; } > requirements/lock.txt
 
 # ---- the two commands of the README -------------------------------------------------------------
+# the suite runs one test file per worker (module fixtures are built once); TEST_JOBS=1 runs it serially
+TEST_JOBS  ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile)
 
 DEMO_MODELS = $(if $(MODEL),$(MODEL),$(MODELS))
 
