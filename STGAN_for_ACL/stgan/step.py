@@ -11,6 +11,17 @@ would. Scalars: ``loss/D`` = −``loss/D_wd`` + λ_gp·``loss/D_gp`` + λ_d_att�
 
     m = build(STGANConfig.tiny())
     scalars = train_step(m, (xa, a))       # a (images, labels) pair reused, or an iterator of them
+
+Data parallel (``build(cfg, dist)``, a ``common_tools.distribute.Distribution``): every batch is
+the GLOBAL batch (``cfg.batch_size`` per replica x the replicas, the same on every worker); the
+target shuffle and the GP's alpha are drawn for the whole global batch from ``m.rng`` (made outside
+the strategy scope, identical on every worker) and each replica takes its slice, so N replicas
+compute what one device does on the global batch. Each replica's losses are its means times
+1/replicas (the global-batch average), the gradient penalty is per replica (per sample), gradients
+are summed across replicas, the scalars returned are global-batch means. Batch norm (in G's
+encoder/decoder) is switched to synchronized statistics over the global batch
+(``common_tools.distribute.sync_batch_norm``): the same normalisation and the same moving averages
+as one device, on every replica.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ class STGAN:
     g_opt: keras.optimizers.Optimizer
     d_opt: keras.optimizers.Optimizer
     rng: tf.random.Generator
+    dist: object = None                    # common_tools.distribute.Distribution (None: one device)
 
     def set_lr(self, lr: float) -> None:
         self.g_opt.learning_rate.assign(lr)
@@ -45,15 +57,22 @@ def _adam(cfg, name):
                                  epsilon=cfg.adam_eps, name=name)  # a stable name: stable variable paths
 
 
-def build(cfg) -> STGAN:
+def build(cfg, dist=None) -> STGAN:
     """Networks (initial weights from ``cfg.seed``), optimizers with their slots created (so
-    checkpoints restore them) and the step's generator seeded with ``cfg.seed``."""
+    checkpoints restore them) and the step's generator seeded with ``cfg.seed``; ``dist``: the
+    data-parallel strategy (networks and optimizers are made in its scope)."""
+    from common_tools.distribute import Distribution, sync_batch_norm
+
+    dist = dist or Distribution("one")
     keras.utils.set_random_seed(cfg.seed)  # initial weights only: the step never draws from it
-    G, D = build_networks(cfg)
-    model = STGAN(cfg, G, D, _adam(cfg, "G_adam"), _adam(cfg, "D_adam"),
-                  tf.random.Generator.from_seed(cfg.seed))
-    model.g_opt.build(G.trainable_variables)
-    model.d_opt.build(D.trainable_variables)
+    rng = tf.random.Generator.from_seed(cfg.seed)   # outside the scope: one stream on every worker
+    with dist.scope():
+        G, D = build_networks(cfg)
+        model = STGAN(cfg, G, D, _adam(cfg, "G_adam"), _adam(cfg, "D_adam"), rng, dist)
+        model.g_opt.build(G.trainable_variables)
+        model.d_opt.build(D.trainable_variables)
+    if dist.replicas > 1:
+        sync_batch_norm(G, D)
     return model
 
 
@@ -70,11 +89,26 @@ def _targets(m: STGAN, a):
     return b, b_ - a_
 
 
+def _dist(m: STGAN):
+    if m.dist is None:
+        from common_tools.distribute import Distribution
+
+        m.dist = Distribution("one")
+    return m.dist
+
+
 def _d_update(m: STGAN, xa, a):
-    cfg = m.cfg
+    """Draws for the global batch (targets, then alpha), then the update on every replica."""
     _, diff = _targets(m, a)
-    xb = m.G(xa, diff, training=True)
     alpha = m.rng.uniform([tf.shape(xa)[0], 1, 1, 1])
+    dist = _dist(m)
+    return dist.sum(dist.run(lambda *t: _d_replica(m, *t), xa, a, diff, alpha))
+
+
+def _d_replica(m: STGAN, xa, a, diff, alpha):
+    cfg, dist = m.cfg, m.dist
+    xa, a, diff, alpha = dist.local(xa, a, diff, alpha)            # this replica's slice
+    xb = m.G(xa, diff, training=True)
     with tf.GradientTape() as tape:
         real_adv, real_att = m.D(xa)
         fake_adv, _ = m.D(xb)
@@ -82,14 +116,22 @@ def _d_update(m: STGAN, xa, a):
         gp = losses.gradient_penalty(lambda x: m.D(x)[0], xa, xb, alpha)
         d_att = losses.att_bce(a, real_att)
         d_loss = d_adv + cfg.lambda_gp * gp + cfg.lambda_d_att * d_att
-    grads = tape.gradient(d_loss, m.D.trainable_variables)
-    m.d_opt.apply_gradients(zip(grads, m.D.trainable_variables))
-    return {"loss/D": d_loss, "loss/D_wd": -d_adv, "loss/D_gp": gp, "loss/D_att": d_att}
+        share = dist.average(d_loss)                               # of the global-batch mean
+    grads = tape.gradient(share, m.D.trainable_variables)
+    dist.apply(m.d_opt, grads, m.D.trainable_variables)
+    return {k: dist.average(v) for k, v in
+            {"loss/D": d_loss, "loss/D_wd": -d_adv, "loss/D_gp": gp, "loss/D_att": d_att}.items()}
 
 
 def _g_update(m: STGAN, xa, a):
-    cfg = m.cfg
     b, diff = _targets(m, a)
+    dist = _dist(m)
+    return dist.sum(dist.run(lambda *t: _g_replica(m, *t), xa, a, b, diff))
+
+
+def _g_replica(m: STGAN, xa, a, b, diff):
+    cfg, dist = m.cfg, m.dist
+    xa, a, b, diff = dist.local(xa, a, b, diff)
     with tf.GradientTape() as tape:
         xb = m.G(xa, diff, training=True)
         xa_rec = m.G(xa, tf.zeros_like(diff), training=True)
@@ -98,9 +140,11 @@ def _g_update(m: STGAN, xa, a):
         g_att = losses.att_bce(b, fake_att)
         g_rec = losses.rec_loss(xa, xa_rec)
         g_loss = g_adv + cfg.lambda_g_att * g_att + cfg.lambda_rec * g_rec
-    grads = tape.gradient(g_loss, m.G.trainable_variables)
-    m.g_opt.apply_gradients(zip(grads, m.G.trainable_variables))
-    return {"loss/G": g_loss, "loss/G_adv": g_adv, "loss/G_att": g_att, "loss/G_rec": g_rec}
+        share = dist.average(g_loss)
+    grads = tape.gradient(share, m.G.trainable_variables)
+    dist.apply(m.g_opt, grads, m.G.trainable_variables)
+    return {k: dist.average(v) for k, v in
+            {"loss/G": g_loss, "loss/G_adv": g_adv, "loss/G_att": g_att, "loss/G_rec": g_rec}.items()}
 
 
 def compiled(m: STGAN):

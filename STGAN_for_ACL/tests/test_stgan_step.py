@@ -122,7 +122,7 @@ def test_lr_schedule():
 def test_config_roles_presets_and_derived_values():
     from common_tools import runs
 
-    assert STGANConfig.PRESETS == ("paper", "tiny", "demo", "attgan")
+    assert STGANConfig.PRESETS == ("paper", "tiny", "demo", "long", "attgan")
     assert STGANConfig.preset("attgan").use_stu is False and STGANConfig.tiny().n_att == 13
     assert STGANConfig.paper().images_per_iteration == 32 * 6
     assert runs.field_role(STGANConfig, "enc_dim") == runs.ARCHITECTURE

@@ -11,6 +11,16 @@ checkpoint, so a resumed run draws what an uninterrupted one would. ``cfg.mixed_
 on Keras's mixed-precision policy, which must be set before the networks are built
 (``common_tools.device.set_mixed_precision``: mixed_float16 on GPU, with loss-scaled Adam;
 mixed_bfloat16 on CPU, which needs no loss scaling).
+
+Data parallel (``dist``, a ``common_tools.distribute.Distribution``; build G and D in
+``dist.scope()`` first): the step takes the GLOBAL batch (``cfg.batch_size`` per replica x the
+replicas, the same on every worker); the target shuffle and the GP's alpha are drawn for the whole
+global batch from the one generator (outside the scope, identical on every worker), then each
+replica takes its slice of batch, targets and alpha, so N replicas compute what one device does on
+the global batch. Each replica's losses are its means times 1/replicas (the global-batch average),
+the gradient penalty is per replica (per sample), the gradients are summed across replicas; the
+scalars returned are the global-batch means. G and D have no batch norm (instance norm is per
+sample), so nothing is synchronized. XLA is used only on one replica.
 """
 
 from __future__ import annotations
@@ -51,22 +61,28 @@ def make_optimizer(lr: float, cfg, name: str):
 class TrainStep:
     """Callable training iteration over (G, D) with their Adam optimisers."""
 
-    def __init__(self, cfg, G, D, seed: int | None = None):
+    def __init__(self, cfg, G, D, seed: int | None = None, dist=None):
+        from common_tools.distribute import Distribution
+
         self.cfg, self.G, self.D = cfg, G, D
+        self.dist = dist or Distribution("one")
         self.loss_scaling = needs_loss_scaling()
-        self.g_opt = make_optimizer(cfg.g_lr, cfg, "g_adam")      # stable names: the same variable
-        self.d_opt = make_optimizer(cfg.d_lr, cfg, "d_adam")      # paths in every process
-        self.g_opt.build(G.trainable_variables)
-        self.d_opt.build(D.trainable_variables)
+        # one stream for the global batch: made outside the strategy scope, the same on every worker
         self.rng = tf.random.Generator.from_seed(cfg.seed if seed is None else seed)
-        self._d_step = tf.function(self._d_train, jit_compile=bool(cfg.xla), reduce_retracing=True)
-        self._g_step = tf.function(self._g_update, jit_compile=bool(cfg.xla), reduce_retracing=True)
+        with self.dist.scope():
+            self.g_opt = make_optimizer(cfg.g_lr, cfg, "g_adam")  # stable names: the same variable
+            self.d_opt = make_optimizer(cfg.d_lr, cfg, "d_adam")  # paths in every process
+            self.g_opt.build(G.trainable_variables)
+            self.d_opt.build(D.trainable_variables)
+        xla = bool(cfg.xla) and self.dist.replicas == 1
+        self._d_step = tf.function(self._d_train, jit_compile=xla, reduce_retracing=True)
+        self._g_step = tf.function(self._g_train, jit_compile=xla, reduce_retracing=True)
 
     # ---- the maths of one iteration ------------------------------------------------------------
-    def _d_update(self, x_real, c_org, c_trg):
-        cfg, G, D = self.cfg, self.G, self.D
+    def _d_update(self, x_real, c_org, c_trg, alpha):
+        cfg, G, D, dist = self.cfg, self.G, self.D, self.dist
+        x_real, c_org, c_trg, alpha = dist.local(x_real, c_org, c_trg, alpha)   # this replica's
         n = tf.shape(x_real)[0]
-        alpha = self.rng.uniform([n, 1, 1, 1], dtype=x_real.dtype)
         x_fake = tf.cast(G(x_real, c_trg), x_real.dtype)       # no gradient to G here
         with tf.GradientTape() as tape:
             # real and fake through D as one batch: one pass instead of two (D has no batch norm)
@@ -82,15 +98,18 @@ class TrainStep:
                 hat_sum = tf.reduce_sum(tf.cast(hat_src, tf.float32))
             d_loss_gp = losses.gradient_penalty(gp_tape.gradient(hat_sum, x_hat))
             d_loss = d_loss_adv + cfg.lambda_cls * d_loss_cls + cfg.lambda_gp * d_loss_gp
-            scaled = self.d_opt.scale_loss(d_loss) if self.loss_scaling else d_loss
+            share = dist.average(d_loss)                   # this replica's share of the global mean
+            scaled = self.d_opt.scale_loss(share) if self.loss_scaling else share
         grads = tape.gradient(scaled, D.trainable_variables)
-        self.d_opt.apply(grads, D.trainable_variables)
-        return {"loss/D": d_loss, "loss/D_real": -tf.reduce_mean(out_src),
-                "loss/D_fake": tf.reduce_mean(fake_src),
-                "loss/D_cls": d_loss_cls, "loss/D_gp": d_loss_gp}
+        dist.apply(self.d_opt, grads, D.trainable_variables)
+        return {k: dist.average(v) for k, v in {
+            "loss/D": d_loss, "loss/D_real": -tf.reduce_mean(out_src),
+            "loss/D_fake": tf.reduce_mean(fake_src),
+            "loss/D_cls": d_loss_cls, "loss/D_gp": d_loss_gp}.items()}
 
     def _g_update(self, x_real, c_org, c_trg):
-        cfg, G, D = self.cfg, self.G, self.D
+        cfg, G, D, dist = self.cfg, self.G, self.D, self.dist
+        x_real, c_org, c_trg = dist.local(x_real, c_org, c_trg)
         with tf.GradientTape() as tape:
             x_fake = G(x_real, c_trg)
             out_src, out_cls = D(x_fake)
@@ -99,17 +118,26 @@ class TrainStep:
             x_rec = G(x_fake, c_org)
             g_loss_rec = losses.reconstruction_loss(x_real, tf.cast(x_rec, tf.float32))
             g_loss = g_loss_fake + cfg.lambda_rec * g_loss_rec + cfg.lambda_cls * g_loss_cls
-            scaled = self.g_opt.scale_loss(g_loss) if self.loss_scaling else g_loss
+            share = dist.average(g_loss)
+            scaled = self.g_opt.scale_loss(share) if self.loss_scaling else share
         grads = tape.gradient(scaled, G.trainable_variables)
-        self.g_opt.apply(grads, G.trainable_variables)
-        return {"loss/G": g_loss, "loss/G_fake": g_loss_fake, "loss/G_rec": g_loss_rec,
-                "loss/G_cls": g_loss_cls}
+        dist.apply(self.g_opt, grads, G.trainable_variables)
+        return {k: dist.average(v) for k, v in {
+            "loss/G": g_loss, "loss/G_fake": g_loss_fake, "loss/G_rec": g_loss_rec,
+            "loss/G_cls": g_loss_cls}.items()}
 
     def _d_train(self, x_real, c_org):
-        # target domain labels: the batch's own labels, shuffled across the batch
-        perm = tf.argsort(self.rng.uniform([tf.shape(c_org)[0]]))
+        # target domain labels: the (global) batch's own labels, shuffled across the batch;
+        # then the GP's mixing weights; both drawn for the global batch, sliced per replica
+        n = tf.shape(c_org)[0]
+        perm = tf.argsort(self.rng.uniform([n]))
         c_trg = tf.gather(c_org, perm)
-        return self._d_update(x_real, c_org, c_trg), c_trg
+        alpha = self.rng.uniform([n, 1, 1, 1], dtype=x_real.dtype)
+        out = self.dist.run(self._d_update, x_real, c_org, c_trg, alpha)
+        return self.dist.sum(out), c_trg
+
+    def _g_train(self, x_real, c_org, c_trg):
+        return self.dist.sum(self.dist.run(self._g_update, x_real, c_org, c_trg))
 
     # ---- the public call -----------------------------------------------------------------------
     def set_learning_rates(self, iteration: int) -> None:

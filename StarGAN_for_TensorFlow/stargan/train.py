@@ -7,6 +7,12 @@ driver's (common_tools.training).
     <output_dir>/samples/<step>-images.png    the first test images, then their translations
 
     summary = train(StarGANConfig.tiny(), "runs/x", image_root, metadata_path)   # resumes runs/x
+    train(cfg, "runs/x", image_root, metadata_path, strategy="multi_worker")     # under launch
+
+Data parallel (``strategy``: see common_tools.distribute): ``cfg.batch_size`` is per replica; every
+worker's pipeline yields the global batch (same seed on every worker) and the step gives each
+replica its slice. The chief writes checkpoints, logs and samples; every worker restores from the
+chief's ``checkpoints/`` (the run folder must be shared by the workers).
 """
 
 from __future__ import annotations
@@ -22,21 +28,33 @@ from .networks import build_discriminator, build_generator
 from .step import TrainStep
 
 
-def build(cfg, run: training.Run, image_root: str, metadata_path: str) -> training.Loop:
-    """One run's networks, Adams and step generator (all checkpointed), data, lr schedule, grids."""
+def build(cfg, run: training.Run, image_root: str, metadata_path: str, dist=None) -> training.Loop:
+    """One run's networks, Adams and step generator (all checkpointed), data, lr schedule, grids;
+    ``dist``: a common_tools.distribute.Distribution (default: one device)."""
+    from common_tools.distribute import Distribution
+
+    dist = dist or Distribution("one")
     train_split, test_split = data.load_splits(cfg, image_root, metadata_path)
-    step = TrainStep(cfg, build_generator(cfg), build_discriminator(cfg))
+    import keras
+
+    keras.utils.set_random_seed(cfg.seed)  # initial weights: the same in every process of a group
+    with dist.scope():
+        G, D = build_generator(cfg), build_discriminator(cfg)
+    step = TrainStep(cfg, G, D, dist=dist)
     keeper = CheckpointKeeper(run.checkpoint_dir, prefix="model", max_to_keep=cfg.max_to_keep,
-                              **step.variables())
+                              chief=dist.is_chief, **step.variables())
+    global_batch = dist.global_batch(cfg.batch_size)
     state = {}
 
     def resume(start):                     # the data order continues, seeded by the start step
+        dist.broadcast(G.weights + D.weights + step.g_opt.variables + step.d_opt.variables)
         state["batches"] = iter(data.dataset(cfg, image_root, train_split, training=True,
-                                             seed=cfg.seed + start))
+                                             batch_size=global_batch, seed=cfg.seed + start))
 
     def schedule(i):
         step.set_learning_rates(i)
-        return {"lr_g": float(step.g_opt.learning_rate), "lr_d": float(step.d_opt.learning_rate)}
+        return {"lr_g": float(step.g_opt.learning_rate.numpy()),    # .numpy(): also when mirrored
+                "lr_d": float(step.d_opt.learning_rate.numpy())}
 
     def sample(done):
         if not len(test_split):
@@ -49,11 +67,17 @@ def build(cfg, run: training.Run, image_root: str, metadata_path: str) -> traini
 
     return training.Loop(step=lambda i: step(*next(state["batches"]), i), checkpointer=keeper,
                          total_steps=cfg.training_iterations, resume=resume, schedule=schedule,
-                         sample=sample, images_per_step=cfg.batch_size, log_every=cfg.summary_steps,
+                         sample=sample, images_per_step=global_batch, log_every=cfg.summary_steps,
                          checkpoint_every=cfg.checkpoint_steps, sample_every=cfg.save_steps)
 
 
-def train(cfg, run_dir: str, image_root: str, metadata_path: str, **driver) -> dict:
-    """Train or resume ``cfg`` in ``run_dir``; ``driver``: step_hook, max_steps, stream, tensorboard."""
+def train(cfg, run_dir: str, image_root: str, metadata_path: str, strategy: str = "auto",
+          **driver) -> dict:
+    """Train or resume ``cfg`` in ``run_dir``; ``strategy``: auto|one|mirrored|multi_worker
+    (common_tools.distribute); ``driver``: step_hook, max_steps, stream, tensorboard."""
+    from common_tools.distribute import select_strategy
+
+    dist = select_strategy(strategy, stream=None)
     return training.train(cfg, run_dir, functools.partial(
-        build, image_root=image_root, metadata_path=metadata_path), **driver)
+        build, image_root=image_root, metadata_path=metadata_path, dist=dist),
+        worker=dist.worker(cfg.batch_size), **driver)

@@ -23,6 +23,11 @@ Keras 3 restores only variables that exist, so build models (call them once) and
 (``opt.build(model.trainable_variables)``) before :meth:`CheckpointKeeper.restore`; it refuses
 unbuilt ones rather than silently skipping their values.
 
+In a data-parallel group every worker saves (the multi-worker pattern: a save may read mirrored
+variables collectively), but only the chief's keeper (``chief=True``, the default) writes into
+``directory``; the others (``chief=False``) write each save into a throw-away folder that is
+removed at once, never touch ``directory``, and restore from it: the chief's checkpoints.
+
 A damaged newest checkpoint is skipped for the next older intact one (said in one line); the
 ``<name>_temp/`` folders a kill during a save leaves behind are removed; a folder that holds only
 an incomplete first save is said to restart from step 0.
@@ -335,11 +340,12 @@ class CheckpointKeeper:
     """Save, keep the last ``max_to_keep`` and restore ``trackables`` plus the step and RNG state.
 
     ``name_fn(step) -> str`` names each checkpoint (default ``<prefix>-<step>``); ``say`` prints
-    the keeper's one-line notes (fallbacks, clean-ups).
+    the keeper's one-line notes (fallbacks, clean-ups); ``chief=False``: a non-chief worker of a
+    group (saves go to a throw-away folder, restores read ``directory``, the chief's).
     """
 
     def __init__(self, directory, prefix: str = "model", max_to_keep: Optional[int] = 5,
-                 name_fn=None, say=_say, **trackables):
+                 name_fn=None, say=_say, chief: bool = True, **trackables):
         import tensorflow as tf
 
         if "step" in trackables:
@@ -349,6 +355,7 @@ class CheckpointKeeper:
         self.max_to_keep = max_to_keep
         self.name_fn = name_fn
         self.say = say
+        self.chief = bool(chief)
         self.trackables = dict(trackables)
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self._held = None          # the Keras models' variable dicts, made once they are built
@@ -387,14 +394,25 @@ class CheckpointKeeper:
 
     def save(self, step: int, name: Optional[str] = None) -> str:
         """Write ``<directory>/<name>`` (default ``name_fn(step)`` or ``<prefix>-<step>``); returns
-        the prefix path. The state file moves to it only once every file is written."""
-        os.makedirs(self.directory, exist_ok=True)
+        the prefix path. The state file moves to it only once every file is written. A non-chief
+        writes into a throw-away folder (removed at once) and returns the chief's path."""
         step = int(step)
         base = name or (self.name_fn(step) if self.name_fn else f"{self.prefix}-{step}")
         if os.sep in base or (os.altsep and os.altsep in base):
             raise ValueError(f"checkpoint name must be a file name, not a path: {base!r}")
         checkpoint = self._ckpt()
         self._step.assign(step)
+        if not self.chief:
+            import shutil
+            import tempfile
+
+            scratch = tempfile.mkdtemp(prefix="worker-checkpoint-")
+            try:
+                checkpoint.write(os.path.join(scratch, base))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            return os.path.join(self.directory, base)
+        os.makedirs(self.directory, exist_ok=True)
         path = checkpoint.write(os.path.join(self.directory, base))
         atomic_write_text(path + RNG_SUFFIX, json.dumps(_rng_state()))
         self._all = [n for n in self._all if n != base] + [base]
@@ -440,7 +458,10 @@ class CheckpointKeeper:
             _read(self._ckpt(), prefix, partial=False)
             _restore_rng_sidecar(prefix)
             return self.step
-        leftovers = self._clean_leftovers()
+        leftovers = self._clean_leftovers() if self.chief else []   # the chief's folder to clean
+        if not self.chief:
+            self._all = [n for n in (_read_state(self.directory) or {}).get("all", [])
+                         if isinstance(n, str)]
         candidates = self._candidates()
         if not candidates:
             if leftovers or (os.path.isdir(self.directory) and any(

@@ -29,6 +29,15 @@ Policies, the same for every model:
   process exits with 130 (a second Ctrl-C stops at once without saving).
 Test hooks are injected (``step_hook``), never config fields. Nothing here imports a framework:
 the checkpointer is the model's (``common_tools.checkpoint.CheckpointKeeper`` for TensorFlow).
+
+Data-parallel groups: ``train(..., worker=Worker(...))`` (made by the framework's side, e.g.
+``common_tools.distribute.Distribution.worker``) says where this process stands. Only the chief
+writes ``config.json``, ``train_log.jsonl``, TensorBoard, samples and ``run_summary.json``; every
+worker of a group of several writes its own ``workers/worker-<i>.log`` (the chief's also goes to
+the stream, the others' only to their file) and ``workers/worker-<i>.jsonl``. A stop (Ctrl-C,
+SIGTERM) is voted on after every step (``Worker.agree``), so the whole group stops after the same
+step and saves it together. The checkpointer of a non-chief must write to a throw-away place and
+restore from the chief's folder (``CheckpointKeeper(chief=False)``).
 """
 
 from __future__ import annotations
@@ -79,6 +88,36 @@ class Run:
     run_dir: str
     checkpoint_dir: str
     sample_dir: str
+
+
+@dataclass(frozen=True)
+class Worker:
+    """This process's place in a data-parallel group; the default is a lone process."""
+    index: int = 0                                 # this worker's number in the group (0 = chief)
+    count: int = 1                                 # workers (processes) in the group
+    replicas: int = 1                              # replicas in sync over the group
+    is_chief: bool = True                          # writes config, logs, TensorBoard, samples
+    agree: Optional[Callable[[bool], bool]] = None  # True on every worker if any passed True
+    note: str = ""                                 # said at start (strategy, global batch)
+
+
+class _Tee:
+    """A text stream writing to several (the chief's stream and its worker log)."""
+
+    def __init__(self, *streams):
+        self.streams = [s for s in streams if s is not None]
+
+    def write(self, text):
+        for s in self.streams:
+            s.write(text)
+        return len(text)
+
+    def flush(self):
+        for s in self.streams:
+            s.flush()
+
+    def isatty(self):
+        return False
 
 
 @dataclass
@@ -157,27 +196,49 @@ def resolve_config(cfg, run_dir: str, checkpoint_dir: str, say) -> object:
     return runs.reconcile(cfg, runs.load_config(type(cfg), run_dir), run_dir=run_dir, say=say)
 
 
+WORKER_DIR = "workers"
+
+
 def train(cfg, run_dir: str, build: Callable[[object, Run], Loop], *,
           step_hook: Optional[Callable] = None, max_steps: Optional[int] = None,
-          stream=None, tensorboard: bool = True) -> dict:
+          stream=None, tensorboard: bool = True, worker: Optional[Worker] = None) -> dict:
     """Train (or resume) ``cfg`` in ``run_dir``; returns the run summary (also ``run_summary.json``).
 
     ``step_hook(step_fn, i) -> scalars`` wraps every step (tests inject faults with it);
     ``max_steps`` stops after that many steps of this call (benchmarks, tests), saving first;
-    ``stream`` (default stderr) takes the config print-out, notes and the progress line.
+    ``stream`` (default stderr) takes the config print-out, notes and the progress line;
+    ``worker``: this process's place in a data-parallel group (see the module docstring).
     """
     from .errors import check_output_dir
 
+    worker = worker or Worker()
+    run_dir = check_output_dir(run_dir, "run folder")
+    log_file = None
+    if worker.count > 1:
+        os.makedirs(os.path.join(run_dir, WORKER_DIR), exist_ok=True)
+        log_file = open(os.path.join(run_dir, WORKER_DIR, f"worker-{worker.index}.log"), "a",
+                        encoding="utf-8")
+        stream = _Tee(stream or sys.stderr, log_file) if worker.is_chief else log_file
     stream = stream or sys.stderr
+    try:
+        return _train(cfg, run_dir, build, step_hook, max_steps, stream, tensorboard, worker)
+    finally:
+        if log_file is not None:
+            log_file.close()
 
+
+def _train(cfg, run_dir, build, step_hook, max_steps, stream, tensorboard, worker: Worker) -> dict:
     def say(message: str) -> None:
         print(message, file=stream, flush=True)
 
-    run_dir = check_output_dir(run_dir, "run folder")
+    chief = worker.is_chief
     run = Run(run_dir, os.path.join(run_dir, CHECKPOINT_DIR), os.path.join(run_dir, SAMPLE_DIR))
     cfg = resolve_config(cfg, run_dir, run.checkpoint_dir, say)
-    runs.save_config(cfg, run_dir)
+    if chief:
+        runs.save_config(cfg, run_dir)
     runs.print_config(cfg, stream)
+    if worker.note:
+        say(worker.note)
 
     loop = build(cfg, run)
     t_start = time.time()
@@ -189,13 +250,15 @@ def train(cfg, run_dir: str, build: Callable[[object, Run], Loop], *,
     if start >= loop.total_steps:
         say(f"already trained {start} of {loop.total_steps} steps: nothing to do")
         summary["status"] = "already_done"
-        return _write_summary(run_dir, summary, t_start)
+        return _write_summary(run_dir, summary, t_start, chief)
     if loop.resume:
         loop.resume(start)
     end = loop.total_steps if max_steps is None else min(loop.total_steps, start + max_steps)
+    own = {} if chief else {"jsonl_name": os.path.join(WORKER_DIR, f"worker-{worker.index}.jsonl")}
     logger = StepLogger(run_dir, total_steps=loop.total_steps, start_step=start,
-                        every=loop.progress_every, stream=stream, tensorboard=tensorboard)
-    saved_at, done, scalars = start, start, {}
+                        every=loop.progress_every, stream=stream,
+                        tensorboard=tensorboard and chief, **own)
+    saved_at, done, scalars, stopping = start, start, {}, False
     try:
         with _StopFlag() as stop:
             for i in range(start, end):
@@ -208,12 +271,12 @@ def train(cfg, run_dir: str, build: Callable[[object, Run], Loop], *,
                 if bad:
                     latest = loop.checkpointer.latest
                     summary.update(status="nonfinite", end=done, last=scalars)
-                    _write_summary(run_dir, summary, t_start)
+                    _write_summary(run_dir, summary, t_start, chief)
                     raise NonFiniteLoss(
                         f"non-finite {', '.join(bad)} at step {done}: training stopped, nothing "
                         f"saved; the last good checkpoint is {latest or 'none (no save yet)'} "
                         f"(rerun to resume from it, e.g. with a lower learning rate)")
-                if loop.sample and (_due(loop.sample_every, done) or
+                if chief and loop.sample and (_due(loop.sample_every, done) or
                                     (done == end and loop.sample_every is not None)):
                     path = loop.sample(done)
                     if path:
@@ -221,15 +284,19 @@ def train(cfg, run_dir: str, build: Callable[[object, Run], Loop], *,
                 if _due(loop.checkpoint_every, done) or done == end:
                     loop.checkpointer.save(done)
                     saved_at = done
-                if stop.signal is not None:
+                stopping = stop.signal is not None
+                if worker.agree is not None:          # the group stops after the same step
+                    stopping = worker.agree(stopping)
+                if stopping:
                     break
-            if stop.signal is not None:
+            if stopping:
                 if saved_at != done:
                     loop.checkpointer.save(done)
-                name = "SIGTERM" if stop.signal == signal.SIGTERM else "Ctrl-C"
+                name = ("SIGTERM" if stop.signal == signal.SIGTERM else
+                        "Ctrl-C" if stop.signal is not None else "another worker's stop")
                 summary.update(status="interrupted", end=done, last=scalars,
                                checkpoint=loop.checkpointer.latest)
-                _write_summary(run_dir, summary, t_start)
+                _write_summary(run_dir, summary, t_start, chief)
                 logger.message(f"{name} at step {done}: saved {loop.checkpointer.latest}; "
                                "run the same command to resume")
                 raise TrainingInterrupted(f"stopped at step {done}, checkpoint saved")
@@ -237,7 +304,7 @@ def train(cfg, run_dir: str, build: Callable[[object, Run], Loop], *,
         logger.close()
     summary.update(end=done, last=scalars, checkpoint=loop.checkpointer.latest,
                    status="done" if done >= loop.total_steps else "stopped")
-    return _write_summary(run_dir, summary, t_start)
+    return _write_summary(run_dir, summary, t_start, chief)
 
 
 def _log_image(logger: StepLogger, step: int, path: str) -> None:
@@ -250,15 +317,16 @@ def _log_image(logger: StepLogger, step: int, path: str) -> None:
         logger.message(f"note: sample {path} not sent to TensorBoard ({exc})")
 
 
-def _write_summary(run_dir: str, summary: dict, t_start: float) -> dict:
+def _write_summary(run_dir: str, summary: dict, t_start: float, chief: bool = True) -> dict:
     seconds = time.time() - t_start
     steps = summary["end"] - summary["start"]
     summary = {**summary, "seconds": round(seconds, 3),
                "steps_per_sec": round(steps / seconds, 4) if steps and seconds > 0 else None,
                "last": {k: (float(v) if isinstance(v, (int, float)) else v)
                         for k, v in summary.get("last", {}).items()}}
-    runs.atomic_write_text(os.path.join(run_dir, SUMMARY_NAME),
-                           json.dumps(_jsonable(summary), indent=1) + "\n")
+    if chief:
+        runs.atomic_write_text(os.path.join(run_dir, SUMMARY_NAME),
+                               json.dumps(_jsonable(summary), indent=1) + "\n")
     return summary
 
 
