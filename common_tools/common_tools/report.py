@@ -3,16 +3,23 @@
 Each model's ``make demo`` writes a folder under the demo root holding the ``summary.json`` of
 :mod:`common_tools.stages` (schema 1). ``python -m common_tools.report runs/demo`` writes
 ``runs/demo/index.html`` (an overview table, then one section per model) and an ``index.html`` in
-each model folder. A section shows, all read from that model's summary.json:
+each model folder. A section shows, all read from that model's summary.json and its training log:
 
 - the command that reproduces the demo, and the notes;
-- the images, scaled up by a whole factor to about 1000 px wide (pixels stay sharp);
-- the numbers, beside their targets (met / not met / not measured) and the paper's figures;
-- the stage timings (done / skipped / failed, with notes) and the total;
-- the loss curves: one panel per key of ``loss_keys`` (``loss/D``, ``loss/G``, ...), drawn from the
-  summary's ``log`` with matplotlib's Agg canvas into ``loss_curves.png``.
+- the results beside their targets (met / not met / not measured) and the paper's figures;
+- the images, scaled up by a whole factor (at most 4) to about 1000 px wide (at most 1100 px high; pixels
+  stay sharp), with the labels of their columns above them when the summary names them
+  (``columns``) and the command that reproduces each (``command``, else the demo's);
+- the loss curves: one inline SVG panel per key of ``loss_keys`` (``loss/D``, ``loss/G``, ...)
+  drawn from the summary's ``log`` (raw values faint, a moving mean on top, the first and last
+  step and the lowest and highest value as axis labels);
+- parity (numbers under a key starting with ``parity``) in a table of its own;
+- the stage timings (done / skipped / failed, with notes, a bar per stage) and the total;
+- every other number.
 
-Links are relative, so the folder can be copied or served as it is.
+Every number the page shows is a value of a summary.json or of its log, formatted by
+:func:`format_number`; nothing is computed for display. Links are relative, so the folder can be
+copied or served as it is.
 
 Example::
 
@@ -34,19 +41,37 @@ from .logging import read_jsonl
 from .stages import SUMMARY_NAME, flatten_numbers, load_summary, target_met
 
 __all__ = ["build_report", "find_demo_folders", "flatten_numbers", "format_number", "loss_series",
-           "plot_losses", "load_summary"]
+           "loss_svg", "load_summary"]
 
-PLOT_NAME = "loss_curves.png"
+PLOT_NAME = "loss_curves.png"  # written by older versions; removed when the page is rebuilt
 PAGE_WIDTH_PX = 1000  # images are scaled up by a whole factor to about this width
+PAGE_HEIGHT_PX = 1100  # ... and to at most this height (a tall image is not blown up past it)
+MAX_SCALE = 4  # ... and by at most this factor
+PARITY_PREFIX = "parity"
+SVG_W, SVG_H = 320, 150  # one loss panel
+SVG_POINTS = 400  # raw points drawn per panel at most (evenly strided)
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1060px;margin:2em auto;padding:0 1em;color:#222}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-figure{display:block;margin:1em 0}
-figure img{max-width:100%;height:auto;border:1px solid #ddd;image-rendering:pixelated}
-figcaption{font-size:.9em;color:#555}table{border-collapse:collapse;margin:.5em 0}
-td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}td.num{text-align:right;font-family:monospace}
-pre{background:#f5f5f5;padding:.5em;overflow-x:auto}
-.missing,.failed,.notmet{color:#b00}.met{color:#070}.skipped{color:#777}"""
+_CSS = """body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1060px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.4}
+h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #446;padding-bottom:.2em;margin-top:2.2em}
+h3{margin:1.4em 0 .4em;font-size:1.1em;color:#334}
+section{margin-bottom:3em}
+figure{display:block;margin:1em 0 1.6em}
+figure img{display:block;max-width:100%;height:auto;border:1px solid #ddd;image-rendering:pixelated}
+figcaption{font-size:.9em;color:#444;margin-top:.3em}
+.cols{position:relative;display:flex;max-width:100%;font-size:11px;color:#223;font-weight:600}
+.cols span{flex:none;text-align:center;overflow:hidden;overflow-wrap:anywhere;line-height:1.15;padding:0 1px 2px;
+box-sizing:border-box;align-self:flex-end}
+table{border-collapse:collapse;margin:.5em 0}
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}th{background:#f3f3f6}
+td.num{text-align:right;font-family:ui-monospace,monospace}
+pre{background:#f5f5f5;padding:.5em;overflow-x:auto;margin:.3em 0}
+code{font-family:ui-monospace,monospace;font-size:.92em}
+.repro{font-size:.85em;color:#555}.repro code{background:#f5f5f5;padding:0 .3em}
+.missing,.failed,.notmet{color:#b00}.met{color:#070;font-weight:600}.skipped{color:#777}
+td.bar{width:260px}td.bar div{background:#7a9cc6;height:.8em;min-width:1px}
+.panels{display:flex;flex-wrap:wrap;gap:10px}.panels svg{border:1px solid #ddd;background:#fff}
+details summary{cursor:pointer;color:#334;margin:.6em 0}"""
 
 
 def _e(text) -> str:
@@ -102,33 +127,41 @@ def _moving_mean(ys: list, window: int) -> list:
     return out
 
 
-def plot_losses(log_path: str, out_png: str, keys: Sequence[str], title: str = "") -> list:
-    """One panel per loss key (raw values faint, a moving mean on top) into ``out_png``.
+def loss_svg(key: str, xs: Sequence[float], ys: Sequence[float], width: int = SVG_W,
+             height: int = SVG_H) -> str:
+    """One loss panel as inline SVG: raw values faint, a moving mean solid; the axis labels are the
+    first and last step and the lowest and highest value (as :func:`format_number` shows them)."""
+    left, right, top, bottom = 56, 8, 20, 18
+    pw, ph = width - left - right, height - top - bottom
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = min(ys), max(ys)
+    sx = (lambda x: left + pw * (x - x0) / (x1 - x0)) if x1 > x0 else (lambda x: left + pw / 2)
+    sy = (lambda y: top + ph * (y1 - y) / (y1 - y0)) if y1 > y0 else (lambda y: top + ph / 2)
+    stride = max(1, math.ceil(len(xs) / SVG_POINTS))
+    mean = _moving_mean(list(ys), max(1, len(ys) // 25))
 
-    Returns the keys drawn (empty, and no file written, when the log has none of them).
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    def line(values, attrs):
+        pts = " ".join(f"{sx(x):.1f},{sy(y):.1f}"
+                       for i, (x, y) in enumerate(zip(xs, values))
+                       if i % stride == 0 or i == len(xs) - 1)
+        return f'<polyline fill="none" {attrs} points="{pts}"/>'
 
-    series = loss_series(read_jsonl(log_path), keys)
-    if not series:
-        return []
-    ncol = min(3, len(series))
-    nrow = math.ceil(len(series) / ncol)
-    fig = Figure(figsize=(10, 2.6 * nrow + (0.4 if title else 0)), dpi=100)
-    FigureCanvasAgg(fig)
-    for i, (key, (xs, ys)) in enumerate(series.items()):
-        ax = fig.add_subplot(nrow, ncol, i + 1)
-        ax.plot(xs, ys, linewidth=0.8, alpha=0.35, color="C0")
-        ax.plot(xs, _moving_mean(ys, max(1, len(ys) // 25)), linewidth=1.4, color="C0")
-        ax.set_title(key, fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.grid(True, alpha=0.3)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out_png, format="png")
-    return list(series)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{_e(key)} per step" '
+             'font-family="sans-serif" font-size="10">',
+             f'<text x="{left}" y="13" font-size="11" font-weight="bold">{_e(key)}</text>',
+             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#ccc"/>']
+    if y0 < 0 < y1:
+        parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(0):.1f}" y2="{sy(0):.1f}" '
+                     'stroke="#bbb" stroke-dasharray="3,3"/>')
+    parts.append(line(ys, 'stroke="#9db7d8" stroke-width="0.8"'))
+    parts.append(line(mean, 'stroke="#1f5fa8" stroke-width="1.6"'))
+    parts += [f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{_e(format_number(y1))}</text>',
+              f'<text x="{left - 4}" y="{top + ph}" text-anchor="end">{_e(format_number(y0))}</text>',
+              f'<text x="{left}" y="{height - 4}">{_e(format_number(x0))}</text>',
+              f'<text x="{left + pw}" y="{height - 4}" text-anchor="end">{_e(format_number(x1))}</text>',
+              "</svg>"]
+    return "".join(parts)
 
 
 def _image_size(path: str) -> Optional[tuple]:
@@ -141,61 +174,100 @@ def _image_size(path: str) -> Optional[tuple]:
         return None
 
 
-def _figure(folder: str, rel: str, path: str, caption: str) -> str:
+def _column_labels(columns: list, width: int, scale: int) -> str:
+    """The labels over an image's columns: strings share the width equally; {"label", "px"} items
+    take ``px`` source pixels each. Underscores may break a long name over lines."""
+    if all(isinstance(c, str) for c in columns):
+        widths = [width / len(columns)] * len(columns)
+        labels = list(columns)
+    else:
+        widths = [c["px"] if isinstance(c, dict) else width / len(columns) for c in columns]
+        labels = [c["label"] if isinstance(c, dict) else c for c in columns]
+    spans = "".join(f'<span style="width:{w * scale:.1f}px">{_e(label).replace("_", "_<wbr>")}</span>'
+                    for label, w in zip(labels, widths))
+    return f'<div class="cols" style="width:{width * scale}px">{spans}</div>'
+
+
+def _figure(folder: str, rel: str, image: dict, command: str) -> str:
+    path, caption = image["path"], image.get("caption", "")
     size = _image_size(os.path.join(folder, path))
-    dims = ""
+    dims, labels = "", ""
     if size and size[0] > 0:
-        k = max(1, PAGE_WIDTH_PX // size[0])
+        k = max(1, min(PAGE_WIDTH_PX // size[0], PAGE_HEIGHT_PX // max(1, size[1]), MAX_SCALE))
         dims = f' width="{size[0] * k}" height="{size[1] * k}"'
-    return (f'<figure><img src="{_href(rel, path)}"{dims} alt="{_e(caption or path)}">'
-            f"<figcaption>{_e(caption)}</figcaption></figure>")
+        if image.get("columns"):
+            labels = _column_labels(image["columns"], size[0], k)
+    repro = image.get("command") or command
+    return (f'<figure>{labels}<img src="{_href(rel, path)}"{dims} alt="{_e(caption or path)}">'
+            f"<figcaption>{_e(caption)}</figcaption>"
+            f'<div class="repro">reproduce: <code>{_e(repro)}</code></div></figure>')
 
 
-def _numbers_table(summary: dict) -> list:
-    rows = flatten_numbers(summary["numbers"])
+def _is_parity(key: str) -> bool:
+    return key.split(".")[0].startswith(PARITY_PREFIX)
+
+
+def _value_cell(value, measured: bool) -> str:
+    return (f'<td class="num">{_e(format_number(value))}</td>' if measured
+            else '<td class="missing">not measured</td>')
+
+
+def _results_rows(summary: dict) -> list:
+    """(key, value, measured) for every number with a target or a paper figure, in number order."""
     targets, paper = summary["targets"], summary["paper"]
-    have = {k for k, _ in rows}
-    rows += [(k, None) for k in list(targets) + list(paper) if k not in have]
-    rows = list(dict(rows).items())  # keys unique, first position kept
+    values = dict(flatten_numbers(summary["numbers"]))
+    keys = [k for k in values if k in targets or k in paper]
+    keys += [k for k in list(targets) + list(paper) if k not in keys]
+    return [(k, values.get(k), k in values) for k in dict.fromkeys(keys)]
+
+
+def _results_table(summary: dict) -> list:
+    rows = _results_rows(summary)
     if not rows:
         return []
-    head = "<tr><th>number</th><th>value</th>"
-    head += "<th>target</th><th>met</th>" if targets else ""
-    head += "<th>paper</th>" if paper else ""
-    out = ["<table>", head + "</tr>"]
-    for key, value in rows:
-        measured = key in have
-        cell = (f'<td class="num">{_e(format_number(value))}</td>' if measured
-                else '<td class="missing">not measured</td>')
-        line = f"<tr><td>{_e(key)}</td>{cell}"
-        if targets:
-            t = targets.get(key)
-            if t is None:
-                line += "<td></td><td></td>"
-            else:
-                met = target_met(value, t["op"], t["value"]) if measured else None
-                word, cls = {True: ("met", "met"), False: ("not met", "notmet"),
-                             None: ("not measured", "missing")}[met]
-                line += (f'<td>{_e(t["op"])} <span class="num">{_e(format_number(t["value"]))}'
-                         f'</span></td><td class="{cls}">{word}</td>')
-        if paper:
-            p = paper.get(key)
-            line += "<td></td>" if p is None else (
-                f'<td class="num">{_e(format_number(p))}</td>' if not isinstance(p, str)
-                else f"<td>{_e(p)}</td>")
+    targets, paper = summary["targets"], summary["paper"]
+    out = ["<table><tr><th>result</th><th>this demo</th><th>target</th><th>met</th>"
+           "<th>paper / reference</th></tr>"]
+    for key, value, measured in rows:
+        line = f"<tr><td>{_e(key)}</td>{_value_cell(value, measured)}"
+        t = targets.get(key)
+        if t is None:
+            line += "<td></td><td></td>"
+        else:
+            met = target_met(value, t["op"], t["value"]) if measured else None
+            word, cls = {True: ("met", "met"), False: ("not met", "notmet"),
+                         None: ("not measured", "missing")}[met]
+            line += (f'<td>{_e(t["op"])} <span class="num">{_e(format_number(t["value"]))}'
+                     f'</span></td><td class="{cls}">{word}</td>')
+        p = paper.get(key)
+        line += "<td></td>" if p is None else (
+            f'<td class="num">{_e(format_number(p))}</td>' if not isinstance(p, str)
+            else f"<td>{_e(p)}</td>")
         out.append(line + "</tr>")
     out.append("</table>")
     return out
 
 
+def _plain_table(rows: list, head: str) -> list:
+    if not rows:
+        return []
+    out = [f"<table><tr><th>{_e(head)}</th><th>value</th></tr>"]
+    out += [f"<tr><td>{_e(k)}</td>{_value_cell(v, True)}</tr>" for k, v in rows]
+    out.append("</table>")
+    return out
+
+
 def _stages_table(summary: dict) -> list:
-    out = ["<table><tr><th>stage</th><th>status</th><th>seconds</th><th>note</th></tr>"]
+    longest = max([st["seconds"] for st in summary["stages"]] + [1e-9])
+    out = ["<table><tr><th>stage</th><th>status</th><th>seconds</th><th></th><th>note</th></tr>"]
     for st in summary["stages"]:
+        pct = 100.0 * st["seconds"] / longest
         out.append(f'<tr><td>{_e(st["name"])}</td><td class="{_e(st["status"])}">'
                    f'{_e(st["status"])}</td><td class="num">{_e(format_number(st["seconds"]))}'
-                   f'</td><td>{_e(st.get("note", ""))}</td></tr>')
+                   f'</td><td class="bar"><div style="width:{pct:.1f}%"></div></td>'
+                   f'<td>{_e(st.get("note", ""))}</td></tr>')
     out.append(f'<tr><th>total</th><td></td><td class="num">'
-               f'{_e(format_number(summary["seconds_total"]))}</td><td></td></tr></table>')
+               f'{_e(format_number(summary["seconds_total"]))}</td><td></td><td></td></tr></table>')
     return out
 
 
@@ -209,7 +281,30 @@ def _unmet(summary: dict) -> list:
             if target_met(values.get(k), t["op"], t["value"]) is not True]
 
 
-def _section(folder: str, summary: dict, rel: str, plotted: list) -> str:
+def _losses(folder: str, summary: dict) -> list:
+    keys = summary["loss_keys"]
+    if not keys:
+        return []
+    log = os.path.join(folder, summary["log"])
+    if not os.path.isfile(log):
+        print(f"warning: {folder}/{SUMMARY_NAME} names log {summary['log']} which does not "
+              "exist; no loss curves", file=sys.stderr)
+        return [f'<h3>Losses</h3><p class="missing">no log {_e(summary["log"])}</p>']
+    series = loss_series(read_jsonl(log), keys)
+    parts = ["<h3>Losses</h3>"]
+    if series:
+        parts.append('<div class="panels">' + "".join(loss_svg(k, xs, ys) for k, (xs, ys)
+                                                        in series.items()) + "</div>")
+        parts.append(f'<p class="repro">per logged step of {_e(summary["log"])}; faint: raw, '
+                     "solid: moving mean; axes: first and last step, lowest and highest value</p>")
+    missing = [k for k in keys if k not in series]
+    if missing:
+        parts.append(f'<p class="missing">no values in {_e(summary["log"])} for: '
+                     f"{_e(', '.join(missing))}</p>")
+    return parts
+
+
+def _section(folder: str, summary: dict, rel: str) -> str:
     """HTML for one model; ``rel`` is the folder as seen from the page (``.`` on its own page)."""
     name = summary["model"]
     parts = [f'<section id="{_e(name)}"><h2>{_e(summary["title"])}</h2>']
@@ -221,25 +316,29 @@ def _section(folder: str, summary: dict, rel: str, plotted: list) -> str:
                      f'{_e(failed.get("note", ""))}</p>')
     parts.append(f"<p>Reproduce with:</p><pre><code>{_e(summary['command'])}</code></pre>")
     parts += [f"<p>{_e(note)}</p>" for note in summary["notes"]]
+    results = _results_table(summary)
+    if results:
+        parts += ["<h3>Results</h3>"] + results
+    if summary["images"]:
+        parts.append("<h3>Images</h3>")
     for image in summary["images"]:
-        path, caption = image["path"], image.get("caption", "")
-        if os.path.isfile(os.path.join(folder, path)):
-            parts.append(_figure(folder, rel, path, caption))
+        if os.path.isfile(os.path.join(folder, image["path"])):
+            parts.append(_figure(folder, rel, image, summary["command"]))
         else:
-            parts.append(f'<p class="missing">missing image: {_e(path)}</p>')
-    parts.append("<h3>Numbers</h3>")
-    parts += _numbers_table(summary) or ["<p>no numbers</p>"]
+            parts.append(f'<p class="missing">missing image: {_e(image["path"])}</p>')
+    parts += _losses(folder, summary)
+    shown = {k for k, _, _ in _results_rows(summary)}
+    rest = [(k, v) for k, v in flatten_numbers(summary["numbers"]) if k not in shown]
+    parity = [(k, v) for k, v in rest if _is_parity(k)]
+    if parity:
+        parts += ["<h3>Parity</h3>"] + _plain_table(parity, "max |difference| between paths")
     parts.append("<h3>Stages</h3>")
     parts += _stages_table(summary)
-    keys = summary["loss_keys"]
-    if plotted:
-        parts.append(f'<h3>Losses</h3><figure><img src="{_href(rel, PLOT_NAME)}" alt="loss curves">'
-                     f"<figcaption>{_e(', '.join(plotted))} per step ({_e(summary['log'])}); "
-                     "faint: raw, solid: moving mean</figcaption></figure>")
-    missing = [k for k in keys if k not in plotted]
-    if missing:
-        parts.append(f'<p class="missing">no values in {_e(summary["log"])} for: '
-                     f"{_e(', '.join(missing))}</p>")
+    other = [(k, v) for k, v in rest if not _is_parity(k)]
+    if other:
+        parts += ["<h3>Other numbers</h3>"] + _plain_table(other, "number")
+    if not results and not rest:
+        parts.append("<p>no numbers</p>")
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -247,7 +346,7 @@ def _section(folder: str, summary: dict, rel: str, plotted: list) -> str:
 def _overview(entries: list) -> str:
     out = ["<table><tr><th>model</th><th>demo</th><th>stages</th><th>seconds</th>"
            "<th>targets</th></tr>"]
-    for folder, summary, _ in entries:
+    for folder, summary in entries:
         failed = _failed(summary)
         status = (f'<span class="failed">failed at {_e(failed["name"])}</span>' if failed
                   else "all done or skipped")
@@ -265,6 +364,7 @@ def _overview(entries: list) -> str:
 
 def _page(title: str, body: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body>\n"
             f"<h1>{_e(title)}</h1>\n{body}\n</body></html>\n")
 
@@ -279,20 +379,6 @@ def find_demo_folders(root: str) -> list:
     return sorted(found)
 
 
-def _plot(folder: str, summary: dict) -> list:
-    log = os.path.join(folder, summary["log"])
-    plot = os.path.join(folder, PLOT_NAME)
-    if os.path.isfile(plot):
-        os.remove(plot)
-    if not summary["loss_keys"]:
-        return []
-    if not os.path.isfile(log):
-        print(f"warning: {folder}/{SUMMARY_NAME} names log {summary['log']} which does not "
-              "exist; no loss plot", file=sys.stderr)
-        return []
-    return plot_losses(log, plot, summary["loss_keys"], title=summary["model"])
-
-
 def build_report(root: str, title: str = "GAN model zoo demos") -> str:
     """Write ``<root>/index.html`` and each model folder's page; returns the index path."""
     if not os.path.isdir(root):
@@ -304,15 +390,20 @@ def build_report(root: str, title: str = "GAN model zoo demos") -> str:
     entries = []
     for folder in folders:
         summary = load_summary(os.path.join(folder, SUMMARY_NAME))
-        plotted = _plot(folder, summary)
+        stale = os.path.join(folder, PLOT_NAME)
+        if os.path.isfile(stale):
+            os.remove(stale)
         with open(os.path.join(folder, "index.html"), "w", encoding="utf-8") as f:
-            f.write(_page(summary["title"], _section(folder, summary, ".", plotted)))
-        entries.append((folder, summary, plotted))
-    sections = [_section(folder, summary, os.path.relpath(folder, root), plotted)
-                for folder, summary, plotted in entries]
+            f.write(_page(summary["title"], _section(folder, summary, ".")))
+        entries.append((folder, summary))
+    sections = [_section(folder, summary, os.path.relpath(folder, root))
+                for folder, summary in entries]
+    intro = ("<p>What <code>make demo</code> ran on this machine: for each model, its results "
+             "beside the targets and the paper, its images, loss curves, parity and stage "
+             "timings, each with the command that reproduces it.</p>")
     index = os.path.join(root, "index.html")
     with open(index, "w", encoding="utf-8") as f:
-        f.write(_page(title, _overview(entries) + "\n" + "\n".join(sections)))
+        f.write(_page(title, intro + "\n" + _overview(entries) + "\n" + "\n".join(sections)))
     return index
 
 

@@ -31,7 +31,10 @@ The schema (version 1)::
      "numbers": {...},                     # nested; leaves are numbers, text, bool, null or lists
      "targets": {"a.b": {"op": ">="|"<=", "value": float}},   # keyed by dotted number key
      "paper": {"a.b": float or str},       # the paper's figure for a number, by dotted key
-     "images": [{"path": "relative/to/out_dir.png", "caption": str}],
+     "images": [{"path": "relative/to/out_dir.png", "caption": str,
+                 "columns": [str | {"label": str, "px": int}] (optional: labels over the image's
+                             columns, equal widths for strings, px source pixels each otherwise),
+                 "command": str (optional: the command that reproduces this image)}],
      "notes": [str],
      "log": "train_log.jsonl",             # relative to out_dir
      "loss_keys": ["loss/D", "loss/G"]}    # the log's scalars to plot (one naming: "loss/...")
@@ -225,8 +228,13 @@ class Demo:
         """The paper's figure for the number ``key`` (a number, or text such as "27.1 (128 px)")."""
         self.paper_figures[key] = value if isinstance(value, str) else clean_value(value)
 
-    def image(self, path: str, caption: str = "") -> str:
-        """Add an image (a path inside out_dir, absolute or relative to it); returns it relative."""
+    def image(self, path: str, caption: str = "", *, columns: Optional[Sequence] = None,
+              command: Optional[str] = None) -> str:
+        """Add an image (a path inside out_dir, absolute or relative to it); returns it relative.
+
+        ``columns``: the labels over its columns, e.g. ``["input", "Black_Hair", ...]`` (equal
+        widths) or ``[("input", 64), ("", 12), ...]`` (label, width in pixels of the image);
+        ``command``: what reproduces this image when it is not the demo's own command."""
         full = path if os.path.isabs(path) else os.path.join(self.out_dir, path)
         if not os.path.isfile(full):
             raise UserError(f"demo image not found: {full} (expected a file the demo wrote)")
@@ -235,7 +243,13 @@ class Demo:
             raise UserError(f"demo image {full} is outside the demo folder {self.out_dir}: "
                             "save it there so the report can link it")
         rel = rel.replace(os.sep, "/")
-        self.images.append({"path": rel, "caption": str(caption)})
+        entry = {"path": rel, "caption": str(caption)}
+        if columns is not None:
+            entry["columns"] = [str(c) if isinstance(c, str) else {"label": str(c[0]), "px": int(c[1])}
+                                for c in columns]
+        if command is not None:
+            entry["command"] = str(command)
+        self.images.append(entry)
         return rel
 
     def note(self, text: str) -> None:
@@ -363,6 +377,13 @@ def validate_summary(summary, where: str = SUMMARY_NAME) -> dict:
         if not isinstance(im, dict) or not isinstance(im.get("path"), str) \
                 or not isinstance(im.get("caption", ""), str):
             bad(f"images[{i}] must be {{\"path\": str, \"caption\": str}}")
+        cols = im.get("columns", [])
+        if not isinstance(cols, list) or not all(
+                isinstance(c, str) or (isinstance(c, dict) and isinstance(c.get("label"), str)
+                                       and _number(c.get("px")) and c["px"] >= 0) for c in cols):
+            bad(f"images[{i}].columns must be a list of labels or of {{\"label\": str, \"px\": number}}")
+        if not isinstance(im.get("command", ""), str):
+            bad(f"images[{i}].command must be a string")
         p = im["path"]
         norm = posixpath.normpath(p.replace("\\", "/")) if p else ""
         if not p or os.path.isabs(p) or norm == os.pardir or norm.startswith(os.pardir + "/"):
