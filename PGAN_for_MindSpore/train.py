@@ -11,6 +11,10 @@ and checkpoints/AvG_<step>.ckpt (the averaged generator for eval.py / export.py)
 opt_G_, opt_D_<step>.ckpt. Run the same command again to resume (after Ctrl-C or a kill), at the
 same scale, alpha and step. Every config field is also a flag (--num_batch 10,20 ...), given after
 the YAML's values; without --config_path a resumed run keeps its saved config.json.
+
+Data parallel: started by msrun (scripts/run_distributed_msrun.sh, GPU/CPU) or with a rank table
+(scripts/run_distributed_train.sh, Ascend), each process is one rank of the job (pgan/distributed.py):
+batch_size is per device, rank 0 writes the run folder's checkpoints, every rank logs its own output.
 """
 
 from __future__ import annotations
@@ -75,14 +79,18 @@ def main(argv=None) -> int:
     if args.max_steps is not None and args.max_steps < 1:
         raise UserError(f"--max_steps must be >= 1, got {args.max_steps}")
     run_dir = check_output_dir(run_dir, "--ckpt_save_dir")
-    from pgan.dataset import ImageFolder
+    from pgan.dataset import ImageFolder, image_dir
 
-    data = ImageFolder(data_path, cfg.crop_cx, cfg.crop_cy, cfg.crop_size, seed=cfg.seed)
+    image_dir(data_path)  # a missing folder is one line before MindSpore starts
     device = select_device(args.device, framework="mindspore")
     setup_mindspore(device, args.device_id, mode="graph")
+    from pgan import distributed
+
+    cluster = distributed.init()  # None unless msrun / a rank table started this process
+    data = ImageFolder(data_path, cfg.crop_cx, cfg.crop_cy, cfg.crop_size, seed=cfg.seed)
     from pgan.train import train
 
-    summary = train(cfg, run_dir, data, max_steps=args.max_steps)
+    summary = train(cfg, run_dir, data, cluster=cluster, max_steps=args.max_steps)
     print(f"trained iterations {summary['start']}..{summary['end']} of {cfg.total_steps}; "
           f"checkpoint {summary['checkpoint']}")
     return 0

@@ -20,12 +20,18 @@ included, resumes at the same scale, alpha and step, drawing the same numbers. A
 to G, the optimizers and loss scales start afresh; new layers are drawn from
 ``default_rng((seed, scale, net))``, so they do not depend on the process that grows them.
 A checkpoint is written every ``model_save_step`` iterations and at the end of every scale.
+
+Data parallel (``cluster`` from :func:`pgan.distributed.init`, see pgan/distributed.py): every rank
+builds the same networks from the same seed, reads its shard of each global batch, all-reduces
+the gradients inside the step; rank 0 writes the checkpoints and the run folder's logs, every rank
+restores from there and keeps its own ``workers/worker-<rank>.log`` (common_tools.training.Worker).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from typing import Optional
 
 import mindspore as ms
 import numpy as np
@@ -34,6 +40,7 @@ from common_tools import training
 from common_tools.errors import UserError
 from common_tools.ms_checkpoint import MSCheckpointKeeper
 
+from . import distributed
 from .config import PGANConfig
 from .networks import Discriminator, Generator
 from .step import Adam, LossScale, TrainStep, copy_parameters, require_graph_mode
@@ -62,8 +69,9 @@ class Progress:
     scale (the checkpoint then loads the weights into the new cells).
     """
 
-    def __init__(self, cfg: PGANConfig):
+    def __init__(self, cfg: PGANConfig, cluster: Optional[distributed.Cluster] = None):
         self.cfg = cfg
+        self.cluster = cluster                            # None: one process
         self.rng = np.random.default_rng(cfg.seed)        # every draw of the training step
         self.scaler_d = LossScale(cfg.loss_scale_value, cfg.scale_factor, cfg.scale_window)
         self.scaler_g = LossScale(cfg.loss_scale_value, cfg.scale_factor, cfg.scale_window)
@@ -114,8 +122,11 @@ class Progress:
         lr = cfg.lr_for(self.num_scales - 1)
         self.opt_d = Adam(self.D.trainable_params(), lr, cfg.beta1, cfg.beta2)
         self.opt_g = Adam(self.G.trainable_params(), lr, cfg.beta1, cfg.beta2)
-        self.step = TrainStep(cfg, self.G, self.D, self.avg_G, self.opt_d, self.opt_g,
-                              self.scaler_d, self.scaler_g, self.rng)
+        args = (cfg, self.G, self.D, self.avg_G, self.opt_d, self.opt_g, self.scaler_d, self.scaler_g, self.rng)
+        if self.cluster is None:
+            self.step = TrainStep(*args)
+        else:
+            self.step = distributed.DataParallelStep(*args, cluster=self.cluster)
 
     def set_lr(self, lr: float) -> None:
         self.opt_d.set_lr(lr)
@@ -147,13 +158,20 @@ def generate(G, z, alpha=0.0) -> np.ndarray:
     return np.clip(out, -1.0, 1.0).transpose(0, 2, 3, 1)
 
 
-def build(cfg: PGANConfig, run: training.Run, data) -> training.Loop:
+def build(cfg: PGANConfig, run: training.Run, data, cluster: Optional[distributed.Cluster] = None) -> training.Loop:
     """The Loop of a PGAN run on ``data`` (an :class:`pgan.dataset.ImageFolder` or anything with
-    ``batch(start, count, size)``)."""
+    ``batch(start, count, size)``); with ``cluster``, this rank's part of a data-parallel run."""
     require_graph_mode()
     ms.set_seed(cfg.seed)
-    progress = Progress(cfg)
+    progress = Progress(cfg, cluster)
     keeper = make_keeper(run.checkpoint_dir, progress, cfg.max_to_keep)
+    checkpointer = keeper
+    ranks = 1
+    if cluster is not None:
+        data = distributed.ShardedData(data, cluster)
+        checkpointer = distributed.ChiefCheckpointer(keeper, cluster)
+        ranks = cluster.size
+    chief = cluster is None or cluster.is_chief
     ends = set(cfg.scale_ends())
     fixed_z = sample_latents(cfg)
 
@@ -187,15 +205,29 @@ def build(cfg: PGANConfig, run: training.Run, data) -> training.Loop:
 
     every = cfg.model_save_step
     return training.Loop(
-        step=step, checkpointer=keeper, total_steps=cfg.total_steps, resume=resume,
-        schedule=schedule, sample=sample if cfg.sample_every else None,
-        images_per_step=None if cfg.batch_size_list else cfg.batch_size,
+        step=step, checkpointer=checkpointer, total_steps=cfg.total_steps, resume=resume,
+        schedule=schedule, sample=sample if cfg.sample_every and chief else None,
+        images_per_step=None if cfg.batch_size_list else cfg.batch_size * ranks,
         log_every=lambda done: done % cfg.log_every == 0 or done in ends or done == 1,
         checkpoint_every=lambda done: done % every == 0 or done in ends,
-        sample_every=(lambda done: done % cfg.sample_every == 0 or done in ends) if cfg.sample_every else None,
+        sample_every=(lambda done: done % cfg.sample_every == 0 or done in ends) if cfg.sample_every and chief else None,
         progress_every=max(1, min(cfg.log_every, 100)))
 
 
-def train(cfg: PGANConfig, run_dir: str, data, **kwargs) -> dict:
-    """Train (or resume) ``cfg`` on ``data`` in ``run_dir``; ``kwargs`` go to common_tools.training.train."""
-    return training.train(cfg, run_dir, functools.partial(build, data=data), **kwargs)
+def train(cfg: PGANConfig, run_dir: str, data, cluster: Optional[distributed.Cluster] = None, **kwargs) -> dict:
+    """Train (or resume) ``cfg`` on ``data`` in ``run_dir``; ``kwargs`` go to common_tools.training.train.
+
+    With ``cluster`` (pgan.distributed.init), this rank's part of a data-parallel run in the same
+    ``run_dir`` (the driver's ``Worker``: rank 0 writes, the others log to ``workers/``); a
+    collective that fails (a dead peer) is one UserError line.
+    """
+    if cluster is None:
+        return training.train(cfg, run_dir, functools.partial(build, data=data), **kwargs)
+    batch = None if cfg.batch_size_list else cfg.batch_size
+    try:
+        return training.train(cfg, run_dir, functools.partial(build, data=data, cluster=cluster),
+                              worker=distributed.worker(cluster, batch), **kwargs)
+    except RuntimeError as exc:
+        if distributed.is_collective_failure(exc):
+            raise distributed.collective_failure(exc, cluster) from None
+        raise
