@@ -4,15 +4,16 @@ Example:
     python demo.py --out ../runs/demo/bigbigan                 # --iterations 50 for a quick check
 Stages: data (SynthDigits 6000 + 1000, seed 0, made once), pic2bin, train the demo preset in
 <out>/results (resumes), freeze + ONNX, gpu_out (online G), pb (frozen graph), runner (the card's
-msame line on the ONNX export), getAcc (pairwise differences, images), samples (a grid per class),
-probe (linear probe of E(x) vs raw pixels vs a random E, label consistency, reconstruction,
-encoder spread); om is skipped (no Ascend toolkit).
+msame line on the ONNX export), getAcc (pairwise differences, images), evaluate (= evaluate.py into
+<out>/evaluation: linear probe of E(x) vs raw pixels vs a random E, label consistency,
+reconstruction, encoder collapse; a grid per class); om is skipped (no Ascend toolkit).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 
 FOLDER = os.path.dirname(os.path.abspath(__file__))
@@ -22,8 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from common_tools.errors import run_cli  # noqa: E402
 
-STAGES = ("data", "pic2bin", "train", "freeze+onnx", "gpu_out", "pb", "runner", "getAcc", "samples",
-          "probe", "om")
+STAGES = ("data", "pic2bin", "train", "freeze+onnx", "gpu_out", "pb", "runner", "getAcc", "evaluate",
+          "om")
 
 
 def build_parser():
@@ -39,7 +40,6 @@ def main(argv=None):
     import numpy as np
 
     from common_tools.export import FrozenGraph
-    from common_tools.grids import save_grid
     from common_tools.imagesets import find_dataset
     from common_tools.runner import run as run_model
     from common_tools.stages import Demo
@@ -66,8 +66,19 @@ def main(argv=None):
         with demo.stage("pic2bin"):
             offline.write_inputs(bin_dir, *offline.draw_inputs(seed=0, latent_dim=cfg.latent_dim))
             z, y = offline.read_inputs(bin_dir, latent_dim=cfg.latent_dim)
-        with demo.stage("train"):
+        with demo.stage("train") as st:
             from bigbigan import export, train   # TensorFlow: after Demo() checked --out
+
+            if os.path.isfile(os.path.join(run_dir, "config.json")):
+                from common_tools.runs import load_config
+
+                try:
+                    saved = load_config(BigBiGANConfig, run_dir)
+                except Exception:  # noqa: BLE001 - unreadable: the demo's own folder, start over
+                    saved = None
+                if saved != cfg:                 # the demo preset changed since: its own folder, afresh
+                    shutil.rmtree(run_dir)
+                    st.note("the demo preset changed since the last demo run: trained afresh")
 
             images, labels = data.load(cfg, args.data_dir, "train")
             summary = train.train(cfg, run_dir, data=(images, labels))
@@ -90,41 +101,41 @@ def main(argv=None):
             parity = offline.compare(outputs)
             written = offline.save_images(os.path.join(om_out, "generated_images"), outputs)
         demo.image(os.path.relpath(written["side_by_side"], out), "the first 8 images of the bins: GPU | pb | om (ONNX runner)")
-        with demo.stage("samples"):
-            from bigbigan.evaluate import decode
+        with demo.stage("evaluate"):
+            from bigbigan.evaluate import describe, run_evaluation   # = python evaluate.py
 
-            rng = np.random.default_rng(1)
-            y_grid = np.repeat(np.arange(10, dtype=np.int32), 10)
-            grid = decode(G, offline.truncated_normal(rng, (100, cfg.latent_dim)), y_grid)
-            save_grid(os.path.join(out, "samples_per_class.png"), grid, nrow=10, value_range=(0, 1))
-        demo.image("samples_per_class.png", "G(z, y): one row per class 0..9, z ~ truncated normal")
-        with demo.stage("probe"):
-            from bigbigan.evaluate import evaluate, load_encoder
-
-            E = load_encoder(run_dir, cfg)
-            test = data.eval_images(*data.load(cfg, args.data_dir, "test"))
-            report = evaluate(G, E, cfg, data.eval_images(images, labels), test)
-            rows = np.concatenate([test[0][:10], report["reconstructions"][:10]])
-            save_grid(os.path.join(out, "reconstructions.png"), rows, nrow=10, value_range=(0, 1))
-        demo.image("reconstructions.png", "test digits (top) and G(E(x), y) (bottom)")
+            report = run_evaluation(run_dir, args.data_dir, os.path.join(out, "evaluation"))
+        demo.image("evaluation/samples_per_class.png", "G(z, y): one row per class 0..9, z ~ truncated normal",
+                   command="cd BigbiGAN_for_ACL && python evaluate.py --result_path {} --dataset_path {} "
+                           "--output_dir {}".format(*(os.path.relpath(p, FOLDER) for p in
+                                                      (run_dir, args.data_dir, os.path.join(out, "evaluation")))))
+        demo.image("evaluation/reconstructions.png", "test digits (top) and G(E(x), y) (bottom)")
         demo.skip("om", "no Ascend toolkit here: `python -m common_tools.atc` prints the card's ATC command")
         demo.numbers.update(iterations=summary["end"], batch_size=cfg.batch_size, n_disc=cfg.n_disc,
                             parity_max_abs={pair: v["max_abs"][0] for pair, v in parity.items()},
                             parity_mean_abs={pair: v["mean_abs"][0] for pair, v in parity.items()})
-        demo.number("probe.E", round(report["probe_E"], 4), target=(">=", round(report["probe_random_E"], 4)))
-        demo.number("probe.random_E", round(report["probe_random_E"], 4))
-        demo.number("probe.pixels", round(report["probe_pixels"], 4))
+        p = report["probe"]
+        demo.number("probe.E", round(p["E"], 4), target=(">=", round(p["random_E"], 4)))
+        for name in ("random_E", "pixels", "E_pooled", "random_E_pooled"):
+            demo.number(f"probe.{name}", round(p[name], 4))
         demo.number("label_consistency", round(report["label_consistency"], 4))
+        demo.number("classifier_test_accuracy", round(report["classifier_test_accuracy"], 4))
         demo.number("reconstruction_mse", round(report["reconstruction_mse"], 5))
-        demo.number("encoder_spread", round(report["encoder_spread"], 4))
+        demo.number("reconstruction_mse_prior_z", round(report["reconstruction_mse_prior_z"], 5))
+        demo.number("inversion_corr", round(report["inversion_corr"], 4))
+        demo.number("encoder_spread", round(report["collapse"]["spread"], 4))
+        demo.number("encoder_collapsed", report["collapse"]["collapsed"])
         demo.note(f"demo preset: widths ch {cfg.ch} / en_ch {cfg.en_ch}, batch {cfg.batch_size}, "
                   f"{summary['end']} iterations of {cfg.n_disc} D + 1 G/E updates on "
                   f"{len(images)} SynthDigits, CPU")
-        demo.note(f"linear probes: ridge classifier fitted on {report['n_train']} train features, scored on "
-                  f"{report['n_test']} test digits; label consistency of {report['n_generated']} samples "
-                  "under the pixel probe; encoder spread = mean sd of E(x) (z: 0.88)")
-    print(f"demo: probe E(x) {report['probe_E']:.3f} (random E {report['probe_random_E']:.3f}, pixels "
-          f"{report['probe_pixels']:.3f}), label consistency {report['label_consistency']:.3f}, "
+        demo.note(f"linear probes: ridge classifier (strength validated on a held-out sixth) fitted on "
+                  f"{report['n_train']} train features, scored on {report['n_test']} test digits; label "
+                  f"consistency of {report['n_generated']} samples under the pixel probe; encoder spread = "
+                  "mean sd of E(x) (z: 0.88); evaluation/evaluation.json holds every figure")
+        for line in describe(report):
+            demo.note(line)
+    print(f"demo: probe E(x) {p['E']:.3f} (random E {p['random_E']:.3f}, pixels "
+          f"{p['pixels']:.3f}), label consistency {report['label_consistency']:.3f}, "
           f"parity max {max(demo.numbers['parity_max_abs'].values()):.2e}")
     return 0
 

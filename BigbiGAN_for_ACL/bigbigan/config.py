@@ -43,6 +43,7 @@ class BigBiGANConfig(Presets):
     n_disc: int = sched(2)               # D updates per G+E update, on the same batch with fresh z (D_G_ratio)
     lr_d: float = sched(2e-4)            # Adam learning rate of D = (F, H, J)
     lr_ge: float = sched(2e-4)           # Adam learning rate of G and E (one optimizer for both)
+    lr_e: float = arch(0.0)              # > 0: E's own Adam at this rate (kept in the checkpoint); 0: E shares G's (reference)
     beta1: float = sched(0.5)            # Adam beta_1 (both optimizers)
     beta2: float = sched(0.999)          # Adam beta_2 (both optimizers)
     mixed_precision: bool = sched(False)  # Keras mixed precision: mixed_float16 on GPU (loss-scaled), mixed_bfloat16 on CPU
@@ -68,6 +69,8 @@ class BigBiGANConfig(Presets):
                 raise UserError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.iterations == 0 and self.num_epochs == 0:
             raise UserError("num_epochs and iterations are both 0: nothing to train")
+        if self.lr_e < 0:
+            raise UserError(f"lr_e must be >= 0 (0: E shares G's optimizer), got {self.lr_e}")
         if not 0.0 <= self.dropout < 1.0:
             raise UserError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -128,6 +131,7 @@ class BigBiGANConfig(Presets):
     def demo(cls) -> "BigBiGANConfig":
         """SynthDigits on a CPU: quarter widths, batch 64, 300 iterations (a few minutes), and
         lr_ge 1e-3: with the paper's 2e-4 D wins within 100 iterations at this length (G collapses
-        to black images, E(x) to a point), with 1e-3 the game stays balanced."""
-        return cls(ch=16, en_ch=16, embed_dim=16, units=64, en_units=128, batch_size=64, lr_ge=1e-3,
+        to black images, E(x) to a point), with 1e-3 the game stays balanced; lr_d 1e-3 too: the
+        linear probe on E(x) after 300 iterations is 74 % with it, 62 % with 2e-4 (README)."""
+        return cls(ch=16, en_ch=16, embed_dim=16, units=64, en_units=128, batch_size=64, lr_ge=1e-3, lr_d=1e-3,
                    iterations=300, log_every=10, sample_every=100, checkpoint_every=100)

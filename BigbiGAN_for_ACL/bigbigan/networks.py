@@ -335,14 +335,18 @@ class Encoder(keras.Model):
         self.linear = layers.Dense(latent_dim, kernel_initializer=make_initializer(init),
                                    name="linear")
 
-    def call(self, x, training=False):                                  # [B, 32, 32, C]
+    def pooled(self, x, training=False):
+        """The RevNet's globally averaged features [B, 4·ch] (the paper's "avepool" probe input)."""
         h = self.maxpool(self.conv(self.up(x)))                          # [B, 15, 15, 32]
         for s, stage in enumerate(self.stages):
             if s:
                 h = pool_and_pad_channels(h, self.pools[s - 1])          # [B,8,8,64], [B,4,4,128]
             for block in stage:
                 h = block(h, training=training)
-        h = ops.mean(h, axis=(1, 2))                                     # [B, 128]
+        return ops.mean(h, axis=(1, 2))                                  # [B, 128]
+
+    def call(self, x, training=False):                                  # [B, 32, 32, C]
+        h = self.pooled(x, training=training)                            # [B, 128]
         for block in self.blocks:
             h = block(h, training=training)                              # [B, 256]
         return self.linear(h)                                            # [B, 100]

@@ -13,6 +13,10 @@ n_disc + 1. Real and fake pairs go through D as one batch of 2B (D has no batch 
 norms make one power iteration per step). G, E and D run in training mode throughout (batch-norm
 statistics, spectral-norm vectors and dropout all update).
 
+With ``cfg.lr_e > 0`` E gets its own Adam (``e_opt``) at that rate on the same L_GE gradient; by
+default E shares G's optimizer (the reference). Adam's moments are per variable, so the two only
+differ in the rate.
+
 Every random draw is reproducible across a resume: z comes from the ``tf.random.Generator`` given
 to the step (checkpointed by the trainer), dropout masks from the Keras seed generators of the
 Dropout layers (checkpointed too: :func:`dropout_states`).
@@ -79,6 +83,12 @@ class TrainStep:
         self.ge_opt = make_optimizer(cfg.lr_ge, cfg, "ge_opt")   # one optimizer for G and E together
         self.d_vars = list(D.trainable_variables)
         self.ge_vars = list(G.trainable_variables) + list(E.trainable_variables)
+        self.e_opt, self.e_vars = None, []
+        if cfg.lr_e > 0:                                   # E apart: its own Adam and learning rate
+            self.ge_vars = list(G.trainable_variables)
+            self.e_vars = list(E.trainable_variables)
+            self.e_opt = make_optimizer(cfg.lr_e, cfg, "e_opt")
+            self.e_opt.build(self.e_vars)
         self.d_opt.build(self.d_vars)
         self.ge_opt.build(self.ge_vars)
         # compile=False runs the iteration eagerly (debugging; tests of the state machine only)
@@ -110,14 +120,20 @@ class TrainStep:
                 if last:
                     ge_loss = losses.generator_encoder_loss(real, fake)
                     ge_scaled = self.ge_opt.scale_loss(ge_loss) if self.loss_scaling else ge_loss
+                    if self.e_opt is not None:
+                        e_scaled = self.e_opt.scale_loss(ge_loss) if self.loss_scaling else ge_loss
             d_grads = tape.gradient(d_scaled, self.d_vars)
             if last:
                 ge_grads = tape.gradient(ge_scaled, self.ge_vars)   # before D's update below
+                if self.e_opt is not None:
+                    e_grads = tape.gradient(e_scaled, self.e_vars)
                 del tape
             self.d_opt.apply(d_grads, self.d_vars)
             d_losses.append(d_loss)
             d_terms.append(terms)
         self.ge_opt.apply(ge_grads, self.ge_vars)
+        if self.e_opt is not None:
+            self.e_opt.apply(e_grads, self.e_vars)
         out = {"loss/D": tf.add_n(d_losses) / len(d_losses), "loss/G": ge_loss}
         for name in losses.SCORE_NAMES:                      # mean over the D steps
             out[f"loss/D_{name}"] = tf.add_n([t[name] for t in d_terms]) / len(d_terms)
@@ -128,6 +144,8 @@ class TrainStep:
         """Apply the config's learning rates (a resumed run may have changed them)."""
         self.d_opt.learning_rate.assign(self.cfg.lr_d)
         self.ge_opt.learning_rate.assign(self.cfg.lr_ge)
+        if self.e_opt is not None:
+            self.e_opt.learning_rate.assign(self.cfg.lr_e)
 
     def __call__(self, x, y) -> dict:
         """One iteration on a batch: x float [B, 32, 32, C] in [0, 1], y int [B]; python floats.
@@ -142,5 +160,8 @@ class TrainStep:
 
     def trackables(self) -> dict:
         """What a checkpoint must hold to resume exactly (models as Keras models)."""
-        return {"G": self.G, "D": self.D, "E": self.E, "d_opt": self.d_opt, "ge_opt": self.ge_opt,
-                "rng": self.rng, "dropout": dropout_states(D=self.D, E=self.E)}
+        out = {"G": self.G, "D": self.D, "E": self.E, "d_opt": self.d_opt, "ge_opt": self.ge_opt,
+               "rng": self.rng, "dropout": dropout_states(D=self.D, E=self.E)}
+        if self.e_opt is not None:
+            out["e_opt"] = self.e_opt
+        return out

@@ -83,6 +83,34 @@ def test_card_flow_writes_what_the_card_names(card_flow, inputs):
     assert samples == ["000002.png"]                                      # the preview at the end
 
 
+def _load_script(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bigbigan_card_{name}", os.path.join(FOLDER, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_evaluate_script_writes_every_figure(card_flow, inputs, tmp_path, capsys):
+    """evaluate.py on the card run (in this process: TensorFlow is already loaded here)."""
+    out = tmp_path / "evaluation"
+    assert _load_script("evaluate").main(["--result_path", card_flow["run"], "--dataset_path", inputs["data"],
+                                          "--output_dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "linear probe" in printed and "label consistency" in printed and "encoder spread" in printed
+    s = json.load(open(out / "evaluation.json"))
+    assert s["checkpoint_step"] == 2 and s["n_train"] == 24 and s["n_test"] == 10 and s["n_generated"] == 1000
+    assert set(s["probe"]) == {"E", "random_E", "pixels", "E_pooled", "random_E_pooled"}
+    assert all(0.0 <= v <= 1.0 for v in s["probe"].values())
+    assert 0.0 <= s["label_consistency"] <= 1.0 and len(s["label_consistency_per_class"]) == 10
+    assert 0.0 < s["reconstruction_mse"] < 1.0 and s["collapse"]["dims"] == 100
+    from PIL import Image
+
+    assert Image.open(out / "reconstructions.png").size[1] > 2 * 32        # two rows: x, G(E(x), y)
+    assert Image.open(out / "samples_per_class.png").size[1] > 10 * 32     # one row per class
+
+
 class TestParity(testing.ParityContract):
     @pytest.fixture(autouse=True)
     def _flow(self, card_flow, inputs):
@@ -179,6 +207,10 @@ class TestCli(testing.CliContract):
                        "--input_pb_generated_img", str(gpu), "--output_om_generated_img", str(tmp_path / "o")],
                       "4000 bytes"))
         cases.append((["pic2bin.py", "--output_bin_dir", str(tmp_path / "a_file")], "--output_bin_dir"))
+        cases.append((["evaluate.py", "--result_path", str(tmp_path / "empty"), "--dataset_path", data,
+                       "--output_dir", str(tmp_path / "ev")], "no config.json"))
+        cases.append((["evaluate.py", "--result_path", str(tmp_path / "empty"), "--dataset_path", data,
+                       "--output_dir", str(tmp_path / "a_file")], "--output_dir"))
         return cases
 
 

@@ -136,6 +136,24 @@ def test_one_iteration_updates_D_G_and_E(step):
     assert float(G.attention.gamma.numpy()[0]) != 0.0
 
 
+def test_encoder_learning_rate_apart(step):
+    """lr_e > 0: E has its own Adam; Adam's first step moves each weight by about its rate, so E's
+    largest change is ~lr_e while G's is ~lr_ge, and the checkpoint holds e_opt."""
+    assert "e_opt" not in step.trackables() and step.e_opt is None      # lr_e 0: the reference
+    cfg = BigBiGANConfig.tiny().replace(lr_ge=1e-3, lr_e=1e-5)
+    step = make_step(cfg, compile=False)
+    assert {v.path for v in step.e_vars} == {v.path for v in step.E.trainable_variables}
+    assert not {v.path for v in step.ge_vars} & {v.path for v in step.e_vars}
+    before_G, before_E = _values(step.G.trainable_variables), _values(step.E.trainable_variables)
+    step(*_batch(cfg))
+    moved = lambda vs, old: max(float(np.abs(v.numpy() - o).max()) for v, o in zip(vs, old))  # noqa: E731
+    assert 0.5e-5 < moved(step.E.trainable_variables, before_E) < 1.1e-5
+    assert 0.5e-3 < moved(step.G.trainable_variables, before_G) < 1.1e-3
+    assert "e_opt" in step.trackables() and int(step.e_opt.iterations) == 1
+    with pytest.raises(UserError, match="lr_e"):
+        BigBiGANConfig(lr_e=-1.0)
+
+
 def test_every_z_comes_from_the_checkpointed_generator(step):
     state = step.rng.state.numpy().copy()
     copy = tf.random.Generator.from_state(state, alg=step.rng.algorithm)
