@@ -97,7 +97,8 @@ def test_demo_generates_from_a_sentence(trained, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("script", ["stageI/run_exp.py", "stageII/run_exp.py", "misc/preprocess_birds.py",
-                                    "misc/preprocess_flowers.py", "demo/demo.py"])
+                                    "misc/preprocess_flowers.py", "demo/demo.py", "file2bin.py",
+                                    "bin2img.py", "inception_score.py"])
 def test_help_has_an_example(script):
     proc = run(script, "--help")
     assert "Example" in proc.stdout and "python " in proc.stdout
@@ -146,3 +147,16 @@ class TestStageICli(testing.CliContract):
     def test_bad_inputs_give_one_line(self, tmp_path):
         super().test_bad_inputs_give_one_line(tmp_path)
         assert not (tmp_path / "pwned").exists()          # the malicious pickle ran nothing
+
+
+def test_modelzoo_launchers_need_data_path_and_read_the_log(trained):
+    import subprocess
+
+    from common_tools.modelzoo import summarize
+
+    for launcher in ("test/train_full_1p.sh", "test/train_performance_1p.sh"):
+        proc = subprocess.run(["bash", launcher], cwd=FOLDER, capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 2 and "--data_path=" in proc.stderr
+    assert "--loss_key loss/G" in open(os.path.join(FOLDER, "test", "common_1p.sh")).read()
+    records = read_jsonl(os.path.join(trained["stageII"], "train_log.jsonl"))
+    assert summarize(records, 2, loss_key="loss/G")

@@ -32,18 +32,44 @@ class TestStageIIParity(testing.ParityContract):
         self.cfg, self.nets = stage2
 
     def outputs(self, tmp_path):
-        cfg, nets = self.cfg, self.nets
-        emb = np.random.default_rng(1).normal(size=(2, cfg.embedding_dim)).astype(np.float32)
-        import tensorflow as tf
+        """The deterministic Stage-II graph on the bins file2bin writes (2 rows per bin, 3 rows:
+        the last bin filled up): online, .pb, .onnx, and the msame-compatible runner on the .onnx."""
+        from common_tools import offline as bins
+        from common_tools.runner import run as run_model
+        from stackgan import offline
 
-        noise = infer.draw_noise_for(cfg, 2, tf.random.Generator.from_seed(3))
-        online = infer.generate(nets, emb, noise)["stage2"]
+        cfg, nets = self.cfg, self.nets
+        emb = np.random.default_rng(1).normal(size=(3, cfg.embedding_dim)).astype(np.float32)
+        manifest = offline.file2bin(str(tmp_path / "bin"), cfg, emb, batch=2, seed=3)
+        assert [s["info"]["rows"] for s in manifest["samples"]] == [2, 1]
         paths = export.freeze(cfg, nets, str(tmp_path / "g.pb"), str(tmp_path / "g.onnx"), batch=2)
-        feed = {"embedding": emb, "noise": export.join_noise(noise)}
-        pb = FrozenGraph(paths["pb"], outputs=[export.output_name(cfg)]).run(feed)[0]
-        onnx = OnnxModel(paths["onnx"]).run(feed)[0]
-        assert online.shape == (2, 64, 64, 3)
-        return {"online": [online], "pb": [pb], "onnx": [onnx]}
+        run_model(paths["onnx"], bins.input_folders(tmp_path / "bin"), output=str(tmp_path / "runner"),
+                  log=lambda line: None)
+        report = offline.parity(cfg, nets, str(tmp_path / "bin"), paths["pb"], paths["onnx"],
+                                str(tmp_path / "runner"))
+        assert set(report) == {"online vs pb", "online vs onnx", "online vs runner", "pb vs onnx",
+                               "pb vs runner", "onnx vs runner"}
+        loaded = offline.read_bins(str(tmp_path / "bin"))
+        online = offline.online_outputs(cfg, nets, loaded)[0]
+        assert online.shape == (2, 2, 64, 64, 3)
+        feeds = [{"embedding": e, "noise": z} for e, z in zip(loaded["embedding"], loaded["noise"])]
+        pb = FrozenGraph(paths["pb"], outputs=[export.output_name(cfg)])
+        onnx = OnnxModel(paths["onnx"])
+        return {"online": [online], "pb": [np.stack([pb.run(f)[0] for f in feeds])],
+                "onnx": [np.stack([onnx.run(f)[0] for f in feeds])],
+                "runner": bins.read_outputs(tmp_path / "bin", tmp_path / "runner")[0]}
+
+
+def test_noise_bins_follow_the_tf_distributions():
+    from stackgan import offline
+
+    cfg = StackGANConfig.tiny().for_stage(2).replace(z_dim=400, c_dim=300)
+    noise = offline.draw_noise(cfg, 50, seed=0)
+    z, eps = noise[:, :400], noise[:, 400:]
+    assert noise.shape == (50, 1000) and np.abs(eps).max() <= 2 and np.abs(z).max() > 2
+    assert abs(z.std() - 1) < 0.05 and abs(eps.std() - 0.88) < 0.05     # truncated N(0,1) at 2: sd 0.88
+    assert np.array_equal(noise, offline.draw_noise(cfg, 50, seed=0))
+    assert not np.array_equal(noise, offline.draw_noise(cfg, 50, seed=1))
 
 
 def test_card_graph_has_one_placeholder_and_draws_noise(stage2, tmp_path):
