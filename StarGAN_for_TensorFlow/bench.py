@@ -8,13 +8,20 @@ Measured (paper networks, batch 16, random data, so the data pipeline is not tim
 configuration in its own process (common_tools.bench; its peak RSS is the memory figure):
 - training: seconds per D-only iteration, per D+G iteration, and their n_critic-5 average
   (4 D-only + 1 D+G) / 5, at 64 and 128 px, in fp32, mixed precision (bfloat16 on CPU) and XLA;
-- G inference at 128 px, batch 1 and 16: TF eager, tf.function, the frozen .pb, ONNX Runtime.
+- G inference at 128 px, batch 1 and 16: TF eager, tf.function, the frozen .pb, ONNX Runtime;
+- data parallel, 1 worker vs 2 workers (``--only distributed`` runs just these): the tiny networks,
+  per-replica batch 8 on random data, each worker a process with 1 intra-op and 1 inter-op thread,
+  started by ``python -m common_tools.launch`` on 127.0.0.1 (MultiWorkerMirroredStrategy, gRPC);
+  images/s over a fixed number of iterations after a warm-up, and the ratio. On a 2-core CPU this
+  is 2 processes on one machine, not a multi-host figure.
 Reference: the PyTorch reference code on a 2-core CPU (2 threads).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 
 from common_tools.bench import Config, bench_main, entries, markdown_table, median_time
 from common_tools.errors import run_cli
@@ -25,6 +32,9 @@ REFERENCE = {  # PyTorch reference, 2-core CPU, batch 16 (specs/stargan.md)
     "infer_128": {"batch1_s": 0.15, "batch16_s": 2.45},
 }
 MODES = ("fp32", "mixed", "xla")
+FOLDER = os.path.dirname(os.path.abspath(__file__))
+ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
+DIST_LABEL = "2 processes on one 2-core CPU (1 thread each, gRPC over 127.0.0.1); not a multi-host figure"
 
 
 def _inputs(cfg, batch: int, size: int):
@@ -77,12 +87,97 @@ def worker_infer(size: int, batches: list, repeats: int) -> dict:
     return out
 
 
+def dp_worker(out: str, batch: int, warmup: int, steps: int) -> None:
+    """One worker of the 1-vs-2-workers figure (started by common_tools.launch): the tiny networks
+    on a random global batch, ``warmup`` iterations (tracing, the collectives' set-up), then
+    ``steps`` timed ones; each worker writes ``<out>/worker-<i>.json``."""
+    import time
+
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+
+    from common_tools.distribute import select_strategy
+    from stargan.config import StarGANConfig
+    from stargan.networks import build_discriminator, build_generator
+    from stargan.step import TrainStep
+
+    dist, cfg = select_strategy("auto", stream=None), StarGANConfig.tiny().replace(batch_size=batch)
+    keras.utils.set_random_seed(cfg.seed)
+    with dist.scope():
+        G, D = build_generator(cfg), build_discriminator(cfg)
+    step = TrainStep(cfg, G, D, dist=dist)
+    x, c = _inputs(cfg, dist.global_batch(batch), cfg.image_size)
+    for i in range(warmup):
+        step(x, c, i)
+    t = time.perf_counter()
+    for i in range(warmup, warmup + steps):
+        step(x, c, i)                      # returns python floats: every iteration has finished
+    seconds = time.perf_counter() - t
+    with open(os.path.join(out, f"worker-{dist.worker_index}.json"), "w") as f:
+        json.dump({"workers": dist.num_workers, "replicas": dist.replicas, "strategy": dist.kind,
+                   "global_batch": dist.global_batch(batch), "steps": steps, "seconds": seconds}, f)
+
+
+def worker_distributed(workers: int, batch: int, warmup: int, steps: int) -> dict:
+    """``workers`` processes of :func:`dp_worker` through ``python -m common_tools.launch`` on
+    127.0.0.1 (1 thread each); the chief's images/s."""
+    import subprocess
+    import tempfile
+
+    from common_tools.launch import free_ports
+
+    out = tempfile.mkdtemp()               # in the harness's TMPDIR, removed with it
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    code = (f"import json, sys; sys.path.insert(0, {FOLDER!r}); import bench; "
+            "bench.dp_worker(**json.loads(sys.argv[1]))")
+    kwargs = json.dumps({"out": out, "batch": batch, "warmup": warmup, "steps": steps})
+    addresses = ",".join(f"127.0.0.1:{p}" for p in free_ports(workers))
+    proc = subprocess.run([sys.executable, "-m", "common_tools.launch", "--workers", addresses, "--",
+                           sys.executable, "-c", code, kwargs], cwd=FOLDER, capture_output=True,
+                          text=True, env={**os.environ, **ONE_THREAD})
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        raise RuntimeError(f"{workers} worker(s) failed: {lines[-1] if lines else proc.returncode}")
+    with open(os.path.join(out, "worker-0.json")) as f:
+        r = json.load(f)
+    return {**r, "per_replica_batch": batch, "s_per_iteration": r["seconds"] / steps,
+            "images_per_s": r["global_batch"] * steps / r["seconds"], "load_avg_1min_at_start": load,
+            "threads_per_worker": 1}
+
+
+def distributed_configs(quick: bool) -> list:
+    """1 worker and 2 workers, the same per-replica batch (their names hold "distributed")."""
+    warmup, steps = (2, 4) if quick else (4, 30)
+    return [Config(f"distributed: {n} worker{'s' if n > 1 else ''}", "bench:worker_distributed",
+                   {"workers": n, "batch": 8, "warmup": warmup, "steps": steps}, group="distributed",
+                   env=ONE_THREAD) for n in (1, 2)]
+
+
+def distributed_table(result) -> str:
+    """The 1-vs-2-workers rows and their throughput ratio (empty when neither ran)."""
+    runs = {e["kwargs"]["workers"]: e["result"] for e in entries(result, "distributed", ok_only=True)}
+    if not runs:
+        return ""
+    rows = [[n, r["global_batch"], round(r["s_per_iteration"], 4), round(r["images_per_s"], 1),
+             r["load_avg_1min_at_start"]] for n, r in sorted(runs.items())]
+    text = markdown_table(["workers", "global batch", "s/iteration", "images/s", "load avg at start"], rows)
+    if 1 in runs and 2 in runs:
+        text += (f"2 workers / 1 worker throughput: {runs[2]['images_per_s'] / runs[1]['images_per_s']:.2f}x "
+                 f"(tiny networks, per-replica batch {runs[1]['per_replica_batch']}, "
+                 f"{runs[1]['steps']} timed iterations). {DIST_LABEL}.\n")
+    return text
+
+
 def configurations(args) -> list:
     repeats = args.repeats or (1 if args.quick else 5)
     train = [Config(f"train {s} px {m}", "bench:worker_train", {"size": s, "mode": m, "repeats": repeats},
                     group="train") for s in ([64] if args.quick else [64, 128]) for m in args.modes]
     return train + [Config("G inference 128 px", "bench:worker_infer", {
-        "size": 128, "batches": [1] if args.quick else [1, 16], "repeats": repeats}, group="infer")]
+        "size": 128, "batches": [1] if args.quick else [1, 16], "repeats": repeats}, group="infer")] + \
+        distributed_configs(args.quick)
 
 
 def table(result) -> str:
@@ -96,7 +191,8 @@ def table(result) -> str:
                             "peak RSS GB"], rows) + "\nPyTorch reference (2-core CPU): " + "; ".join(
         f"{s} px {v['d_only_s']} / {v['d_and_g_s']} / {v['n_critic5_avg_s']} s" for s, v in ref.items())
         + "\n\n" + markdown_table(["G inference 128 px", "seconds"], infer) + "\nPyTorch reference: batch 1 "
-        f"{REFERENCE['infer_128']['batch1_s']} s, batch 16 {REFERENCE['infer_128']['batch16_s']} s\n")
+        f"{REFERENCE['infer_128']['batch1_s']} s, batch 16 {REFERENCE['infer_128']['batch16_s']} s\n"
+        + ("\n" + distributed_table(result) if entries(result, "distributed", ok_only=True) else ""))
 
 
 def add_arguments(p) -> None:

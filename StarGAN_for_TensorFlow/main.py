@@ -11,6 +11,9 @@ Examples (SynthFaces demo data; CelebA works the same with its own paths):
 
 Training resumes from the latest checkpoint in <output_dir>/checkpoints/ (a changed network setting
 is refused, a changed schedule setting is applied and said); Ctrl-C saves a checkpoint first.
+Data parallel (--strategy, default auto): e.g. two workers on this host
+  python -m common_tools.launch --workers 127.0.0.1:12345,127.0.0.1:12346 -- \\
+      python main.py --phase train --strategy multi_worker ... (the flags above)
 test/eval rebuild the networks from <output_dir>/config.json, so only the data, batch size and
 checkpoint are given there. Config flags left out keep the preset's (or the saved run's) value.
 """
@@ -23,6 +26,7 @@ import os
 
 from common_tools import runs
 from common_tools.device import add_device_args, npu_precision_mode, select_device, set_mixed_precision
+from common_tools.distribute import add_strategy_args
 from common_tools.errors import UserError, check_output_dir, check_output_file, run_cli
 
 from stargan.config import PRESETS, StarGANConfig
@@ -51,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_config_args(p.add_argument_group("config (train; test/eval read config.json, but --batch_size)"),
                          StarGANConfig, skip=OWN_FLAGS)
     add_device_args(p)
+    add_strategy_args(p)
     return p
 
 
@@ -86,7 +91,7 @@ def main(argv=None) -> int:
         set_mixed_precision(cfg.mixed_precision, device, args.precision_mode)
         from stargan.train import train
 
-        result = train(cfg, out, args.image_root, args.metadata_path)
+        result = train(cfg, out, args.image_root, args.metadata_path, strategy=args.strategy)
         print(f"trained iterations {result['start']}..{result['end']}; checkpoint {result['checkpoint']}")
         return 0
 

@@ -94,7 +94,8 @@ def group(tmp_path_factory, faces_dir):
     again = _launch(workers, [sys.executable, "train.py", "--preset", "tiny", "--data_dir", faces_dir,
                               "--output_root", str(tmp), "--experiment_name", "group",
                               "--max_train_images", "16", "--n_sample", "0", "--batch_size", "2",
-                              "--epochs", "2", "--save_every", "1", "--device", "cpu"])
+                              "--epochs", "2", "--save_every", "1", "--device", "cpu",
+                              "--strategy", "multi_worker"])
     out2, err2 = again.communicate(timeout=240)
     return {"run": str(run), "single": str(single), "dump": str(dump), "dump_single": str(dump_single),
             "first": (first.returncode, err1, t_end, died), "again": (again.returncode, err2)}
@@ -162,3 +163,52 @@ def test_rerun_resumes_the_group_from_the_chiefs_checkpoint(group):
     assert os.path.isfile(os.path.join(group["run"], "checkpoints", NAME + ".index"))
     summary = json.load(open(os.path.join(group["run"], "run_summary.json")))
     assert summary["start"] == DIE_AT and summary["end"] == STEPS
+
+
+def test_strategy_flag_reaches_train_and_a_bad_value_is_one_line(script, faces_dir, tmp_path,
+                                                                   monkeypatch, capsys):
+    """train.py passes --strategy to train() (a stand-in: no TensorFlow, no training); a value
+    outside auto|one|mirrored|multi_worker is one error line."""
+    import types
+
+    import common_tools.device
+
+    train_py, seen = script("train.py"), {}
+    monkeypatch.setattr(common_tools.device, "select_device", lambda *a, **kw: "cpu")
+    monkeypatch.setitem(sys.modules, "stgan.train", types.SimpleNamespace(
+        train=lambda *a, **kw: seen.update(kw) or {"status": "done", "end": 0, "total_steps": 0, "checkpoint": None}))
+    base = ["--preset", "tiny", "--data_dir", faces_dir, "--output_root", str(tmp_path),
+            "--experiment_name", "x"]
+    assert train_py.main(base + ["--strategy", "one"]) == 0 and seen["strategy"] == "one"
+    assert train_py.build_parser().parse_args(base).strategy == "auto"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        train_py.build_parser().parse_args(base + ["--strategy", "many"])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert exc.value.code == 2 and len(errors) == 1
+    assert "--strategy" in errors[0] and "'many'" in errors[0] and "multi_worker" in errors[0]
+
+def test_bench_has_a_1_vs_2_workers_figure_that_runs_alone():
+    """bench.py's data-parallel configurations (selected by --only distributed: 1 and 2 workers,
+    1 thread each) and its table: the throughput ratio, honestly labelled (no run here: the
+    figure is `python bench.py --out DIR --only distributed`, about a minute)."""
+    import argparse
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stgan_bench_py", os.path.join(FOLDER, "bench.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    configs = bench.configurations(argparse.Namespace(quick=True, repeats=None, modes=["fp32"]))
+    chosen = [c for c in configs if "distributed" in c.name]         # what --only distributed keeps
+    assert [c.kwargs["workers"] for c in chosen] == [1, 2] and len(configs) > len(chosen)
+    assert all(c.env["TF_NUM_INTRAOP_THREADS"] == c.env["TF_NUM_INTEROP_THREADS"] == "1" for c in chosen)
+    assert chosen[0].kwargs["batch"] == chosen[1].kwargs["batch"]   # the same per-replica batch
+    runs = {1: 100.0, 2: 150.0}
+    result = {"entries": [{"group": "distributed", "status": "ok", "kwargs": {"workers": n},
+                           "result": {"global_batch": 8 * n, "s_per_iteration": 8 * n / ips, "n_d": 1,
+                                      "images_per_s": ips, "load_avg_1min_at_start": 0.5,
+                                      "per_replica_batch": 8, "steps": 30}}
+                          for n, ips in runs.items()]}
+    text = bench.table(result)
+    assert "throughput: 1.50x" in text and "not a multi-host figure" in text and "one 2-core CPU" in text
+    assert bench.distributed_table({"entries": []}) == ""

@@ -6,9 +6,8 @@ One module-scoped sequence, shared by every assertion (each TF process costs ~10
    kills itself (SIGKILL) when step 4 starts;
 2. the same training run again through ``main.py`` (the card's entry script) under the launcher:
    it resumes the group from the chief's last checkpoint (step 3) and ends at step 5.
-In step 1 the random horizontal flip is off: ``celeba.make_dataset`` flips in a parallel map with a
-stateful random op, which is not reproducible from run to run (so no two runs, distributed or not,
-see the same flips); the comparison with one process needs the same images.
+The training images are flipped as in every run (``celeba.make_dataset``'s flip is stateless,
+seeded: every worker and the single process see the same flipped global batch).
 """
 
 import json
@@ -34,8 +33,7 @@ from common_tools import training
 from common_tools.distribute import select_strategy
 from stargan import train as stargan_train
 from stargan.config import StarGANConfig
-import dataclasses
-stargan_train.data.PREPROCESS = dataclasses.replace(stargan_train.data.PREPROCESS, flip=False)
+assert stargan_train.data.PREPROCESS.flip
 
 run_dir, dump, images, attrs, batch, die_at = sys.argv[1:7]
 index = json.loads(os.environ.get("TF_CONFIG") or '{{"task": {{"index": 0}}}}')["task"]["index"]
@@ -98,7 +96,7 @@ def group(tmp_path_factory, faces):
                               "--image_root", faces["images"], "--metadata_path", faces["attrs"],
                               "--output_dir", str(run), "--batch_size", "2", "--training_iterations",
                               str(STEPS), "--checkpoint_steps", "1", "--save_steps", "1000",
-                              "--device", "cpu"])
+                              "--device", "cpu", "--strategy", "multi_worker"])
     out2, err2 = again.communicate(timeout=240)
     return {"run": str(run), "single": str(single), "dump": str(dump), "dump_single": str(dump_single),
             "first": (first.returncode, err1, t_end, died), "again": (again.returncode, err2)}
@@ -122,6 +120,7 @@ def _weights(path):
 
 
 def test_workers_hold_identical_weights_equal_to_one_process_on_the_global_batch(group):
+    assert os.path.isfile(os.path.join(group["dump"], f"w1-{DIE_AT}.npz")), group["first"][1][-3000:]
     for step in range(1, DIE_AT + 1):
         w0 = _weights(os.path.join(group["dump"], f"w0-{step}.npz"))
         w1 = _weights(os.path.join(group["dump"], f"w1-{step}.npz"))
@@ -163,10 +162,41 @@ def test_rerun_resumes_the_group_from_the_chiefs_checkpoint(group):
     assert "global batch = 2 per replica x 2 replicas = 4" in err
     steps = [r["step"] for r in read_jsonl(os.path.join(group["run"], "train_log.jsonl"))]
     assert steps == list(range(1, STEPS + 1))            # no gap, no duplicate across the kill
-    # only the chief writes checkpoints (main.py flips images: not compared with one process)
+    # only the chief writes checkpoints (a resumed run reseeds its data order with the start
+    # step, so its steps 4-5 are not compared with an uninterrupted process)
     assert os.path.isfile(os.path.join(group["run"], "checkpoints", f"model-{STEPS}.index"))
     summary = json.load(open(os.path.join(group["run"], "run_summary.json")))
     assert summary["start"] == DIE_AT and summary["end"] == STEPS
+
+
+def _main_py():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stargan_main_py", os.path.join(FOLDER, "main.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_strategy_flag_reaches_train_and_a_bad_value_is_one_line(faces, tmp_path, monkeypatch, capsys):
+    """main.py passes --strategy to train() (a stand-in: no TensorFlow, no training); a value
+    outside auto|one|mirrored|multi_worker is one error line."""
+    import types
+
+    main, seen = _main_py(), {}
+    monkeypatch.setattr(main, "select_device", lambda *a, **kw: "cpu")     # no device side effects
+    monkeypatch.setitem(sys.modules, "stargan.train", types.SimpleNamespace(
+        train=lambda *a, **kw: seen.update(kw) or {"start": 0, "end": 0, "checkpoint": None}))
+    base = ["--phase", "train", "--preset", "tiny", "--image_root", faces["images"],
+            "--metadata_path", faces["attrs"], "--output_dir", str(tmp_path / "run"), "--device", "cpu"]
+    assert main.main(base + ["--strategy", "one"]) == 0 and seen["strategy"] == "one"
+    assert main.build_parser().parse_args(base).strategy == "auto"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main.build_parser().parse_args(base + ["--strategy", "many"])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert exc.value.code == 2 and len(errors) == 1
+    assert "--strategy" in errors[0] and "'many'" in errors[0] and "multi_worker" in errors[0]
 
 
 STAND_IN = r'''#!{python}
@@ -212,3 +242,28 @@ def test_8p_launcher_starts_one_process_per_device_with_the_rank_environment(tmp
     missing = subprocess.run(["bash", f"test/{script}", f"--data_path={tmp_path}", "--rank_table=/no/table"],
                              cwd=FOLDER, env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "--rank_table" in missing.stderr
+
+def test_bench_has_a_1_vs_2_workers_figure_that_runs_alone():
+    """bench.py's data-parallel configurations (selected by --only distributed: 1 and 2 workers,
+    1 thread each) and its table: the throughput ratio, honestly labelled (no run here: the
+    figure is `python bench.py --out DIR --only distributed`, about a minute)."""
+    import argparse
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stargan_bench_py", os.path.join(FOLDER, "bench.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    configs = bench.configurations(argparse.Namespace(quick=True, repeats=None, modes=["fp32"]))
+    chosen = [c for c in configs if "distributed" in c.name]         # what --only distributed keeps
+    assert [c.kwargs["workers"] for c in chosen] == [1, 2] and len(configs) > len(chosen)
+    assert all(c.env["TF_NUM_INTRAOP_THREADS"] == c.env["TF_NUM_INTEROP_THREADS"] == "1" for c in chosen)
+    assert chosen[0].kwargs["batch"] == chosen[1].kwargs["batch"]   # the same per-replica batch
+    runs = {1: 100.0, 2: 150.0}
+    result = {"entries": [{"group": "distributed", "status": "ok", "kwargs": {"workers": n},
+                           "result": {"global_batch": 8 * n, "s_per_iteration": 8 * n / ips, "n_d": 1,
+                                      "images_per_s": ips, "load_avg_1min_at_start": 0.5,
+                                      "per_replica_batch": 8, "steps": 30}}
+                          for n, ips in runs.items()]}
+    text = bench.table(result)
+    assert "throughput: 1.50x" in text and "not a multi-host figure" in text and "one 2-core CPU" in text
+    assert bench.distributed_table({"entries": []}) == ""

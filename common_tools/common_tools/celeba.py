@@ -15,7 +15,9 @@ Preprocessing (:class:`Preprocess`; every pipeline gives float32 NHWC in [-1, 1]
 (:class:`CenterCrop`: a centred square, a smaller photo is zero-padded; :class:`Crop`: a fixed box, the
 photo must hold it), resize to ``image_size`` (``"bilinear"``: antialiased, like PIL's resize;
 ``"bicubic_tf1"``: TF1 ``resize_images(BICUBIC)``, no half-pixel centres), clip to [0, 255],
-``/127.5 - 1``; ``flip``: random horizontal flip of training images only.
+``/127.5 - 1``; ``flip``: random horizontal flip of training images only, stateless: decided by the
+pipeline's seed and the element's number in the stream, so one seed gives the same flips in every
+run (and a pipeline rebuilt from a seed, as on resume, flips the same way again).
 
 Splits: :func:`seeded_split` (``random.seed(seed); random.shuffle(rows)``, the first ``n_test`` rows
 are the test set) and :func:`partition_split` (``list_eval_partition.txt``, or fixed ranges of image
@@ -399,7 +401,7 @@ class Preprocess:
 
     crop: CropSpec           # the square cut from the photo before resizing
     resize: str = "bilinear"  # "bilinear": antialiased (like PIL); "bicubic_tf1": TF1 BICUBIC, no half-pixel centres
-    flip: bool = False        # random horizontal flip of training images (make_dataset, training=True)
+    flip: bool = False        # random horizontal flip of training images (make_dataset, training=True), seeded
 
     def __post_init__(self):
         if not isinstance(self.crop, (Crop, CenterCrop)):
@@ -623,9 +625,12 @@ def make_dataset(image_dir, files: Sequence[str], labels, preprocess: Preprocess
     """tf.data.Dataset of (images float32 [B, S, S, 3] in [-1, 1], labels float32 [B, k]).
 
     ``preprocess`` (a :class:`Preprocess`) crops and resizes each photo; ``training`` shuffles (and
-    flips, when ``preprocess.flip``); ``cache`` keeps the decoded crops in memory (about 95 KB per
-    image) so later epochs skip JPEG decoding. The file check is on ``dataset.image_check`` (files
-    that only fail when decoded are added to it when the pipeline reaches them).
+    flips, when ``preprocess.flip``: element ``i`` of the stream is mirrored when
+    ``stateless_random_uniform(seed=[seed, i]) < 0.5``, so the same ``seed`` gives the same
+    batches, flips included, in every run; ``seed=None``: a fresh random one); ``cache`` keeps the
+    decoded crops in memory (about 95 KB per image) so later epochs skip JPEG decoding. The file
+    check is on ``dataset.image_check`` (files that only fail when decoded are added to it when the
+    pipeline reaches them).
 
         pre = Preprocess(crop=CenterCrop(178), resize="bilinear", flip=True)
         ds = make_dataset("data/img_align_celeba", attrs.files, attrs.labels(["Male"]), pre, 128)
@@ -662,8 +667,11 @@ def make_dataset(image_dir, files: Sequence[str], labels, preprocess: Preprocess
     if not cache:
         ds = _load_naming_failures(ds, preprocess.crop, check, name_of)
     ds = ds.map(finish, num_parallel_calls=auto)
-    if training and preprocess.flip:
-        ds = ds.map(lambda x, y: (tf.image.random_flip_left_right(x, seed=seed), y), num_parallel_calls=auto)
+    if training and preprocess.flip:  # stateless: element i's flip depends on (seed, i) only
+        base = tf.constant(int(seed) if seed is not None else random.SystemRandom().randrange(2 ** 31), tf.int64)
+        ds = ds.enumerate().map(
+            lambda i, xy: (tf.image.stateless_random_flip_left_right(xy[0], seed=tf.stack([base, i])), xy[1]),
+            num_parallel_calls=auto)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(auto)
     ds.image_check = check
     return ds
