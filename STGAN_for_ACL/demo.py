@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common_tools.errors import UserError, run_cli  # noqa: E402
+from common_tools.errors import run_cli  # noqa: E402
 from stgan.cli import DEFAULT_DATA_DIR, REPO  # noqa: E402
 
 STAGES = ("data", "train", "test strips", "ckpt2pb+onnx", "img2bin", "runner", "bin2img", "parity",
@@ -43,12 +43,9 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    overrides = {}
-    for item in args.overrides:
-        field, eq, value = item.partition("=")
-        if not eq or not field:
-            raise UserError(f"--set {item!r}: expected FIELD=VALUE, e.g. --set n_d=2")
-        overrides[field.strip()] = value.strip()
+    from common_tools.runs import parse_assignments
+
+    overrides = parse_assignments(args.overrides, example="n_d=2")
     if args.epochs:
         overrides["epochs"] = str(args.epochs)
     import numpy as np

@@ -19,7 +19,7 @@ import argparse
 import os
 import shutil
 
-from common_tools.errors import UserError, check_output_dir, run_cli
+from common_tools.errors import check_output_dir, run_cli
 
 PLAN = ("data", "train", "test", "freeze", "img2bin", "runner", "bin2img", "parity", "evaluate", "om")
 
@@ -44,12 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {}
-    for item in args.overrides:
-        field, eq, value = item.partition("=")
-        if not eq or not field:
-            raise UserError(f"--set {item!r}: expected FIELD=VALUE, e.g. --set n_critic=2")
-        overrides[field.strip()] = value.strip()
+    from common_tools.runs import parse_assignments
+
+    overrides = parse_assignments(args.overrides, example="n_critic=2")
     if args.iterations:
         overrides["training_iterations"] = str(args.iterations)
     from common_tools import runs

@@ -237,6 +237,18 @@ def apply_overrides(cfg, **overrides):
         raise UserError(f"bad config override: {exc}") from exc
 
 
+def parse_assignments(items, flag: str = "--set", example: str = "FIELD=VALUE") -> dict:
+    """``["a=1", "b = x"]`` (repeated ``--set FIELD=VALUE`` flags) -> ``{"a": "1", "b": "x"}``, for
+    ``apply_overrides``; an item without ``=`` is one error naming the flag and an example."""
+    out = {}
+    for item in items or ():
+        field, eq, value = item.partition("=")
+        if not eq or not field.strip():
+            raise UserError(f"{flag} {item!r}: expected FIELD=VALUE, e.g. {flag} {example}")
+        out[field.strip()] = value.strip()
+    return out
+
+
 def add_config_args(parser: argparse.ArgumentParser, cls, skip=(), flags=None) -> argparse.ArgumentParser:
     """Add one ``--<field>`` option per dataclass field (default None = keep the preset's value).
 

@@ -100,3 +100,14 @@ def test_tuple_fields_take_separate_words_or_one_quoted_string():
         cfg = config_from_args(TinyConfig(), parser.parse_args([*argv, "--kernel", "3", "5"]))
         assert cfg.attrs == ("Bangs", "Male") and cfg.kernel == (3, 5), argv
     assert apply_overrides(TinyConfig(), attrs=["Young Male", "Bald"]).attrs == ("Young", "Male", "Bald")
+
+
+def test_parse_assignments_reads_repeated_set_flags_and_names_a_bad_one():
+    from common_tools.runs import parse_assignments
+
+    assert parse_assignments(["lr=0.5", " n_d = 2 "]) == {"lr": "0.5", "n_d": "2"}
+    assert parse_assignments(None) == {}
+    with pytest.raises(UserError, match=r"--set 'lr0.5': expected FIELD=VALUE, e.g. --set n_d=2"):
+        parse_assignments(["lr0.5"], example="n_d=2")
+    with pytest.raises(UserError, match="--set '=3'"):
+        parse_assignments(["=3"])
