@@ -16,16 +16,12 @@ for arg in "$@"; do
   esac
 done
 if [ -z "$data_dir" ]; then echo "error: --data_path=<CelebA folder> is required" >&2; exit 2; fi
-out="test/output/$ASCEND_DEVICE_ID"; mkdir -p "$out"
+out="test/output/$ASCEND_DEVICE_ID"
 exp="full_bs${BatchSize}"
-start=$(date +%s)
-"$PYTHON" train.py --preset paper --experiment_name "$exp" --output_root "$out" --data_dir "$data_dir" \
-  --epochs "$epochs" --lr_decay_epoch $((epochs / 2)) > "$out/train_${ASCEND_DEVICE_ID}.log" 2>&1
-rc=$?
-end=$(date +%s)
-if [ $rc -ne 0 ]; then tail -3 "$out/train_${ASCEND_DEVICE_ID}.log" >&2; exit $rc; fi
+# folder, log, timing, exit status and result file: the shared launcher body in common_tools
+"$PYTHON" -m common_tools.modelzoo run --network "$Network" --batch_size "$BatchSize" --rank_size "$RankSize" \
+  --case acc --device_type "$device_type" --log_dir "$out" --jsonl "$out/$exp/train_log.jsonl" --loss_key loss/G \
+  -- "$PYTHON" train.py --preset paper --experiment_name "$exp" --output_root "$out" --data_dir "$data_dir" \
+  --epochs "$epochs" --lr_decay_epoch $((epochs / 2)) || exit $?
 "$PYTHON" test.py --experiment_name "$exp" --output_root "$out" --data_dir "$data_dir" >> "$out/train_${ASCEND_DEVICE_ID}.log" 2>&1
 "$PYTHON" psnr_ssim.py --experiment_name "$exp" --output_root "$out" --img_dir "$out/$exp/sample_testing"
-"$PYTHON" -m common_tools.modelzoo --log "$out/$exp/train_log.jsonl" --network "$Network" \
-  --batch_size "$BatchSize" --rank_size "$RankSize" --device_type "$device_type" --case acc \
-  --out_dir "$out" --loss_key loss/G --e2e_seconds $((end - start))

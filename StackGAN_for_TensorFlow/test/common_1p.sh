@@ -1,6 +1,6 @@
 # Shared body of test/train_full_1p.sh and test/train_performance_1p.sh (sourced; CASE, STAGES and
-# DEFAULT_ITERATIONS are set by the caller). Numbers come from train_log.jsonl via
-# `python -m common_tools.modelzoo`, never from scraped columns of text.
+# DEFAULT_ITERATIONS are set by the caller): this model's flags, then `python -m common_tools.modelzoo
+# run` (log, timing, exit status, result file from train_log.jsonl, never from scraped text).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$(cd .. && pwd)"
@@ -25,31 +25,21 @@ if [ -z "$data_path" ]; then
     echo "error: --data_path=<Data/birds: train/ and test/ with the embedding and image pickles> is required" >&2
     exit 2
 fi
-ASCEND_DEVICE_ID="${ASCEND_DEVICE_ID:-0}"
-out="test/output/${ASCEND_DEVICE_ID}"
-mkdir -p "$out"
-log="$out/train_${ASCEND_DEVICE_ID}.log"
+out="test/output/${ASCEND_DEVICE_ID:-0}"
 PYTHON="${PYTHON:-$( [ -x "$REPO/.venv/bin/python" ] && echo "$REPO/.venv/bin/python" || echo python3 )}"
 [ "$CASE" = perf ] && rm -rf "$out/stageI" "$out/stageII"    # a performance run starts fresh (training resumes)
 
-start=$(date +%s)
-: > "$log"
+commands=()
 for stage in $STAGES; do
     stage1=()
     [ "$stage" = stageII ] && stage1=(TRAIN.PRETRAINED_MODEL "$out/stageI")   # Stage-II on this Stage-I run
-    "$PYTHON" "$stage/run_exp.py" --cfg "$stage/cfg/birds.yml" --preset "$preset" --data_dir "$data_path" \
-        --output_dir "$out/$stage" --set TRAIN.BATCH_SIZE "$BatchSize" TRAIN.MAX_ITERATIONS "$iterations" \
-        "${stage1[@]}" "${extra[@]}" >> "$log" 2>&1
-    rc=$?
-    if [ $rc -ne 0 ]; then
-        tail -n 1 "$log" >&2
-        echo "$stage training failed (exit $rc); see $log" >&2
-        exit $rc
-    fi
+    [ ${#commands[@]} -gt 0 ] && commands+=(--then)
+    commands+=("$PYTHON" "$stage/run_exp.py" --cfg "$stage/cfg/birds.yml" --preset "$preset" --data_dir "$data_path"
+               --output_dir "$out/$stage" --set TRAIN.BATCH_SIZE "$BatchSize" TRAIN.MAX_ITERATIONS "$iterations"
+               "${stage1[@]}" "${extra[@]}")
     last="$stage"
 done
-end=$(date +%s)
-DeviceType=$("$PYTHON" -c "from common_tools.device import select_device; print(select_device(stream=None))" 2>/dev/null || echo cpu)
-"$PYTHON" -m common_tools.modelzoo --log "$out/$last/train_log.jsonl" --network "$Network" \
-    --batch_size "$BatchSize" --rank_size "$RankSize" --device_type "$DeviceType" --case "$CASE" \
-    --out_dir "$out" --loss_key loss/G --e2e_seconds $((end - start)) | tee -a "$log"
+# folder, log, timing, exit status and result file (from the last stage): common_tools' launcher body
+exec "$PYTHON" -m common_tools.modelzoo run --network "$Network" --batch_size "$BatchSize" \
+    --rank_size "$RankSize" --case "$CASE" --log_dir "$out" --jsonl "$out/$last/train_log.jsonl" \
+    --loss_key loss/G -- "${commands[@]}"

@@ -1,6 +1,6 @@
 # Shared body of test/train_full_1p.sh and test/train_performance_1p.sh (sourced; CASE and
-# DEFAULT_ITERATIONS are set by the caller). Numbers come from train_log.jsonl via
-# `python -m common_tools.modelzoo`, never from scraped columns of text.
+# DEFAULT_ITERATIONS are set by the caller): this model's flags, then `python -m common_tools.modelzoo
+# run` (log, timing, exit status, result file from train_log.jsonl, never from scraped text).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$(cd .. && pwd)"
@@ -25,25 +25,12 @@ if [ -z "$data_path" ]; then
     echo "error: --data_path=<folder with img_align_celeba/ and list_attr_celeba.txt> is required" >&2
     exit 2
 fi
-ASCEND_DEVICE_ID="${ASCEND_DEVICE_ID:-0}"
-out="test/output/${ASCEND_DEVICE_ID}"
-mkdir -p "$out"
-log="$out/train_${ASCEND_DEVICE_ID}.log"
+out="test/output/${ASCEND_DEVICE_ID:-0}"
 PYTHON="${PYTHON:-$( [ -x "$REPO/.venv/bin/python" ] && echo "$REPO/.venv/bin/python" || echo python3 )}"
-
-start=$(date +%s)
-"$PYTHON" main.py --phase train --preset="$preset" \
+# folder, log, timing, exit status and result file: the shared launcher body in common_tools
+exec "$PYTHON" -m common_tools.modelzoo run --network "$Network" --batch_size "$BatchSize" \
+    --rank_size "$RankSize" --case "$CASE" --log_dir "$out" --jsonl "$out/model_output/train_log.jsonl" \
+    -- "$PYTHON" main.py --phase train --preset="$preset" \
     --image_root="$data_path/img_align_celeba" --metadata_path="$data_path/list_attr_celeba.txt" \
     --batch_size="$BatchSize" --training_iterations="$training_iterations" \
-    --output_dir="$out/model_output" "${extra[@]}" > "$log" 2>&1
-rc=$?
-end=$(date +%s)
-if [ $rc -ne 0 ]; then
-    tail -n 1 "$log" >&2
-    echo "training failed (exit $rc); see $log" >&2
-    exit $rc
-fi
-DeviceType=$("$PYTHON" -c "from common_tools.device import select_device; print(select_device(stream=None))" 2>/dev/null || echo cpu)
-"$PYTHON" -m common_tools.modelzoo --log "$out/model_output/train_log.jsonl" --network "$Network" \
-    --batch_size "$BatchSize" --rank_size "$RankSize" --device_type "$DeviceType" --case "$CASE" \
-    --out_dir "$out" --e2e_seconds $((end - start)) | tee -a "$log"
+    --output_dir="$out/model_output" "${extra[@]}"

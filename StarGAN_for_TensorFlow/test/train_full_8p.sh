@@ -34,52 +34,14 @@ if [ -z "$data_path" ]; then
     echo "error: --data_path=<folder with img_align_celeba/ and list_attr_celeba.txt> is required" >&2
     exit 2
 fi
-if [ -z "$rank_table" ] || [ ! -f "$rank_table" ]; then
-    echo "error: --rank_table=<HCCL rank table JSON of this server> is required (got '${rank_table}')" >&2
-    exit 2
-fi
 out_root="${TEST_OUTPUT:-test/output}"
 run_dir="$out_root/model_output_8p"
 PYTHON="${PYTHON:-$( [ -x "$REPO/.venv/bin/python" ] && echo "$REPO/.venv/bin/python" || echo python3 )}"
-export RANK_TABLE_FILE="$rank_table" RANK_SIZE="$RankSize" JOB_ID="${JOB_ID:-10087}"
-
-start=$(date +%s)
-pids=()
-for ((rank = 0; rank < RankSize; rank++)); do
-    mkdir -p "$out_root/$rank"
-    (
-        export RANK_ID=$rank DEVICE_ID=$rank ASCEND_DEVICE_ID=$rank
-        exec "$PYTHON" main.py --phase train --device npu --preset=paper \
-            --image_root="$data_path/img_align_celeba" --metadata_path="$data_path/list_attr_celeba.txt" \
-            --batch_size="$BatchSize" --training_iterations="$training_iterations" \
-            --output_dir="$run_dir" "${extra[@]}" > "$out_root/$rank/train_$rank.log" 2>&1
-    ) &
-    pids+=($!)
-done
-# wait for the group; when one rank fails, stop the others (HCCL would wait for it until its timeout)
-rc=0
-running=$RankSize
-while [ $running -gt 0 ]; do
-    running=0
-    for rank in "${!pids[@]}"; do
-        pid=${pids[$rank]}
-        [ -z "$pid" ] && continue
-        if kill -0 "$pid" 2>/dev/null; then running=$((running + 1)); continue; fi
-        wait "$pid"; code=$?
-        pids[$rank]=""
-        if [ $code -ne 0 ] && [ $rc -eq 0 ]; then
-            rc=$code
-            echo "error: rank $rank (device $rank) exited with status $code; stopping the other ranks; see $out_root/$rank/train_$rank.log" >&2
-            for other in "${pids[@]}"; do [ -n "$other" ] && kill -TERM "$other" 2>/dev/null; done
-        fi
-    done
-    [ $running -gt 0 ] && sleep 1
-done
-end=$(date +%s)
-if [ $rc -ne 0 ]; then
-    exit $rc
-fi
-log0="$out_root/0/train_0.log"
-"$PYTHON" -m common_tools.modelzoo --log "$run_dir/train_log.jsonl" --network "$Network" \
-    --batch_size "$BatchSize" --rank_size "$RankSize" --device_type "${DEVICE_TYPE:-Ascend910}" --case "$CASE" \
-    --out_dir "$out_root/0" --e2e_seconds $((end - start)) | tee -a "$log0"
+# rank environment, one process per device, group stop on a failure, result file: common_tools
+exec "$PYTHON" -m common_tools.modelzoo run8p --rank_table "$rank_table" --rank_size "$RankSize" \
+    --network "$Network" --batch_size "$BatchSize" --case "$CASE" --out_root "$out_root" \
+    --jsonl "$run_dir/train_log.jsonl" --device_type "${DEVICE_TYPE:-Ascend910}" \
+    -- "$PYTHON" main.py --phase train --device npu --preset=paper \
+    --image_root="$data_path/img_align_celeba" --metadata_path="$data_path/list_attr_celeba.txt" \
+    --batch_size="$BatchSize" --training_iterations="$training_iterations" \
+    --output_dir="$run_dir" "${extra[@]}"

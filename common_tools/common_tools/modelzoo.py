@@ -22,6 +22,26 @@ comes from the launcher's command line; nothing here knows any model. Example (w
 
 writes ``test/output/0/MyGAN_ID0000_for_TensorFlow_bs16_1p_perf.log`` and prints the three
 ``Final ...`` lines.
+
+The launchers' shared body is here too, so that a model's ``test/*.sh`` only parses its own flags:
+
+- ``run``: one device. Creates ``--log_dir``, runs the training command(s) with their output to
+  ``<log_dir>/train_${ASCEND_DEVICE_ID}.log``, times them, and on a failure prints the log's last
+  line and exits with the command's status; then writes the result file from ``--jsonl``::
+
+      python -m common_tools.modelzoo run --network MyGAN --batch_size 16 --case perf \
+          --log_dir test/output/0 --jsonl test/output/0/model_output -- python main.py ...
+
+  Several commands run in order when separated by ``--then`` (e.g. a preprocessing step, or two
+  training stages); the result file comes from the last one's ``--jsonl``.
+- ``run8p``: one process per device of an Ascend server (``--rank_size``, default 8): each gets
+  ``RANK_TABLE_FILE``, ``RANK_SIZE``, ``RANK_ID``, ``DEVICE_ID`` and ``ASCEND_DEVICE_ID``, logs to
+  ``<out_root>/<rank>/train_<rank>.log``; when one rank fails the others are stopped (a collective
+  would wait for it until its timeout); rank 0's ``--jsonl`` gives ``<out_root>/0/<CaseName>.log``::
+
+      python -m common_tools.modelzoo run8p --rank_table rank_table_8p.json --network MyGAN \
+          --batch_size 16 --case acc --out_root test/output --jsonl test/output/run_8p \
+          -- python main.py --device npu ...
 """
 
 from __future__ import annotations
@@ -29,7 +49,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import statistics
+import subprocess
+import sys
+import time
 from typing import Optional, Sequence
 
 from .errors import UserError, run_cli
@@ -163,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("run", "run8p"):
+        return run_main(argv[1:]) if argv[0] == "run" else run8p_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.batch_size <= 0 or args.rank_size <= 0:
         raise UserError("--batch_size and --rank_size must be positive integers")
@@ -176,10 +203,226 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     lines = result_lines(args.network, args.batch_size, args.rank_size, args.device_type,
                          args.case, numbers)
     path = write_result_file(args.out_dir, lines)
-    print(f"Final Performance images/sec : {_fmt(numbers['fps'], 2)}")
-    print(f"Final Train Accuracy : {_fmt(numbers['accuracy'], 4)}")
-    print(f"E2E Training Duration sec : {_fmt(numbers['e2e_seconds'], 0)}")
-    print(f"result file: {path}")
+    for line in final_lines(numbers, path):
+        print(line)
+    return 0
+
+
+def final_lines(numbers: dict, path: str) -> list:
+    """The ``Final ...`` lines a launcher prints (and appends to its log) after the run."""
+    return [f"Final Performance images/sec : {_fmt(numbers['fps'], 2)}",
+            f"Final Train Accuracy : {_fmt(numbers['accuracy'], 4)}",
+            f"E2E Training Duration sec : {_fmt(numbers['e2e_seconds'], 0)}",
+            f"result file: {path}"]
+
+
+# ---------------------------------------------------------------- the launchers' shared body
+
+def _exit_status(code: int) -> int:
+    """A child's return code as a shell reports it (killed by signal N: 128 + N)."""
+    return code if code >= 0 else 128 - code
+
+
+def split_commands(argv: Sequence[str]) -> tuple:
+    """``[flags..., "--", cmd1..., "--then", cmd2...]`` -> ``(flags, [cmd1, cmd2])``."""
+    argv = list(argv)
+    if "--" not in argv:
+        raise UserError("no training command: expected -- <command> ... after the flags")
+    i = argv.index("--")
+    commands, current = [], []
+    for token in argv[i + 1:]:
+        if token == "--then":
+            commands.append(current)
+            current = []
+        else:
+            current.append(token)
+    commands.append(current)
+    if any(not c for c in commands):
+        raise UserError("empty training command: expected -- <command> [--then <command>] ...")
+    return argv[:i], commands
+
+
+def _result_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m common_tools.modelzoo {prog}", description=description)
+    p.add_argument("--network", required=True, help="the ModelZoo network name (the launcher's Network)")
+    p.add_argument("--batch_size", type=int, required=True, help="per-device batch size")
+    p.add_argument("--case", choices=("perf", "acc"), default="perf",
+                   help="perf (train_performance_*.sh) or acc (train_full_*.sh)")
+    p.add_argument("--jsonl", required=True,
+                   help="train_log.jsonl the (last) command writes, or the run folder holding it")
+    p.add_argument("--loss_key", default="loss/G", help="JSONL key of the reported loss")
+    p.add_argument("--accuracy_key", default=None, help="JSONL key of an accuracy, if any")
+    return p
+
+
+def _write_result(args, rank_size: int, device_type: str, out_dir: str, e2e: float, log_path: str) -> None:
+    """Result file + ``Final ...`` lines, printed and appended to the launcher's log."""
+    log = os.path.join(args.jsonl, JSONL_NAME) if os.path.isdir(args.jsonl) else args.jsonl
+    records = read_jsonl(log)
+    if not records:
+        raise UserError(f"log is empty: {log} (expected one JSON record per training step)")
+    numbers = summarize(records, args.batch_size, rank_size, loss_key=args.loss_key,
+                        accuracy_key=args.accuracy_key, e2e_seconds=float(int(e2e)), source=log)
+    lines = result_lines(args.network, args.batch_size, rank_size, device_type, args.case, numbers)
+    path = write_result_file(out_dir, lines)
+    text = "\n".join(final_lines(numbers, path)) + "\n"
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    with open(log_path, "a", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _last_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [ln.rstrip("\n") for ln in f if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def _auto_device_type() -> str:
+    try:
+        from .device import select_device
+        return select_device(stream=None)
+    except Exception:   # no framework here: the result file still says where it ran
+        return "cpu"
+
+
+def _positive(args, *names) -> None:
+    for name in names:
+        if getattr(args, name) <= 0:
+            raise UserError(f"--{name} must be a positive integer (got {getattr(args, name)})")
+
+
+def run_main(argv: Sequence[str]) -> int:
+    """``run``: one device (see the module docstring)."""
+    flags, commands = split_commands(argv)
+    p = _result_parser("run", "Run a ModelZoo 1-device training with its log and result file.")
+    p.add_argument("--rank_size", type=int, default=1, help="number of devices (default 1)")
+    p.add_argument("--log_dir", required=True, help="output folder, e.g. test/output/${ASCEND_DEVICE_ID}")
+    p.add_argument("--device_type", default="auto",
+                   help="for the result file: cpu, gpu, Ascend910 (default: the device found)")
+    args = p.parse_args(flags)
+    _positive(args, "batch_size", "rank_size")
+    device_id = os.environ.get("ASCEND_DEVICE_ID") or "0"
+    os.makedirs(args.log_dir, exist_ok=True)
+    log_path = os.path.join(args.log_dir, f"train_{device_id}.log")
+    start = time.time()
+    with open(log_path, "w", encoding="utf-8") as log:
+        for command in commands:
+            try:
+                code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
+            except OSError as e:
+                raise UserError(f"cannot start {command[0]}: {e.strerror}") from None
+            except KeyboardInterrupt:   # Ctrl-C reached the command too
+                print(f"interrupted; see {log_path}", file=sys.stderr)
+                return 130
+            if code != 0:
+                log.flush()
+                last = _last_line(log_path)
+                if last:
+                    print(last, file=sys.stderr)
+                print(f"training failed (exit {_exit_status(code)}); see {log_path}", file=sys.stderr)
+                return _exit_status(code)
+    e2e = time.time() - start
+    device_type = _auto_device_type() if args.device_type == "auto" else args.device_type
+    _write_result(args, args.rank_size, device_type, args.log_dir, e2e, log_path)
+    return 0
+
+
+def rank_environment(rank_table: str, rank_size: int, rank: int) -> dict:
+    """The Ascend environment of one rank (what the cards' scripts set)."""
+    return {"RANK_TABLE_FILE": rank_table, "RANK_SIZE": str(rank_size), "RANK_ID": str(rank),
+            "DEVICE_ID": str(rank), "ASCEND_DEVICE_ID": str(rank)}
+
+
+def run_ranks(command: Sequence[str], rank_table: str, rank_size: int, out_root: str,
+              poll: float = 0.2, grace: float = 10.0) -> int:
+    """One process per device, each logging to ``<out_root>/<rank>/train_<rank>.log``; returns the
+    group's exit status (the first failing rank's; the others are stopped then)."""
+    procs, logs = [], []
+    base = dict(os.environ, JOB_ID=os.environ.get("JOB_ID", "10087"))
+
+    def stop(sig=signal.SIGTERM):
+        for p in procs:
+            if p.poll() is None:
+                try:
+                    p.send_signal(sig)
+                except ProcessLookupError:
+                    pass
+
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: stop())
+    try:
+        for rank in range(rank_size):
+            os.makedirs(os.path.join(out_root, str(rank)), exist_ok=True)
+            log = open(os.path.join(out_root, str(rank), f"train_{rank}.log"), "w", encoding="utf-8")
+            logs.append(log)
+            env = dict(base, **rank_environment(rank_table, rank_size, rank))
+            try:
+                procs.append(subprocess.Popen(list(command), env=env, stdout=log, stderr=subprocess.STDOUT))
+            except OSError as e:
+                stop()
+                raise UserError(f"cannot start {command[0]}: {e.strerror}") from None
+        rc = 0
+        while any(p.poll() is None for p in procs) and rc == 0:
+            for rank, p in enumerate(procs):
+                code = p.poll()
+                if code not in (None, 0) and rc == 0:
+                    rc = _exit_status(code)
+                    print(f"error: rank {rank} (device {rank}) exited with status {rc}; stopping the "
+                          f"other ranks; see {os.path.join(out_root, str(rank), f'train_{rank}.log')}",
+                          file=sys.stderr)
+            if rc == 0:
+                time.sleep(poll)
+        if rc != 0:
+            stop()
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and any(p.poll() is None for p in procs):
+                time.sleep(0.05)
+            stop(signal.SIGKILL)
+        for rank, p in enumerate(procs):
+            code = p.wait()
+            if code != 0 and rc == 0:
+                rc = _exit_status(code)
+                print(f"error: rank {rank} (device {rank}) exited with status {rc}; see "
+                      f"{os.path.join(out_root, str(rank), f'train_{rank}.log')}", file=sys.stderr)
+        return rc
+    except KeyboardInterrupt:
+        stop(signal.SIGINT)
+        for p in procs:
+            p.wait()
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        stop(signal.SIGKILL)   # nothing outlives the launcher
+        for log in logs:
+            log.close()
+
+
+def run8p_main(argv: Sequence[str]) -> int:
+    """``run8p``: one process per device of a server (see the module docstring)."""
+    flags, commands = split_commands(argv)
+    if len(commands) != 1:
+        raise UserError("run8p starts one training command per device: --then is not supported here")
+    p = _result_parser("run8p", "Run a ModelZoo multi-device training (one process per device).")
+    p.add_argument("--rank_table", default=os.environ.get("RANK_TABLE_FILE", ""),
+                   help="HCCL rank table JSON of this server (default $RANK_TABLE_FILE)")
+    p.add_argument("--rank_size", type=int, default=8, help="number of devices (default 8)")
+    p.add_argument("--out_root", required=True, help="folder of the per-rank logs <rank>/train_<rank>.log")
+    p.add_argument("--device_type", default="Ascend910", help="for the result file (default Ascend910)")
+    args = p.parse_args(flags)
+    _positive(args, "batch_size", "rank_size")
+    if not args.rank_table or not os.path.isfile(args.rank_table):
+        raise UserError(f"--rank_table=<HCCL rank table JSON of this server> is required "
+                        f"(got '{args.rank_table}')")
+    start = time.time()
+    rc = run_ranks(commands[0], args.rank_table, args.rank_size, args.out_root)
+    if rc != 0:
+        return rc
+    e2e = time.time() - start
+    _write_result(args, args.rank_size, args.device_type, os.path.join(args.out_root, "0"), e2e,
+                  os.path.join(args.out_root, "0", "train_0.log"))
     return 0
 
 
