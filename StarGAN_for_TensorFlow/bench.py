@@ -19,11 +19,11 @@ Reference: the PyTorch reference code on a 2-core CPU (2 threads).
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 
-from common_tools.bench import Config, bench_main, entries, markdown_table, median_time
+from common_tools.bench import (Config, bench_main, distributed_configs, entries, markdown_table,
+                                median_time, pin_one_thread, ratio_table, timed_iterations, worker_group,
+                                write_worker_record)
 from common_tools.errors import run_cli
 
 REFERENCE = {  # PyTorch reference, 2-core CPU, batch 16 (specs/stargan.md)
@@ -33,8 +33,6 @@ REFERENCE = {  # PyTorch reference, 2-core CPU, batch 16 (specs/stargan.md)
 }
 MODES = ("fp32", "mixed", "xla")
 FOLDER = os.path.dirname(os.path.abspath(__file__))
-ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
-DIST_LABEL = "2 processes on one 2-core CPU (1 thread each, gRPC over 127.0.0.1); not a multi-host figure"
 
 
 def _inputs(cfg, batch: int, size: int):
@@ -91,12 +89,7 @@ def dp_worker(out: str, batch: int, warmup: int, steps: int) -> None:
     """One worker of the 1-vs-2-workers figure (started by common_tools.launch): the tiny networks
     on a random global batch, ``warmup`` iterations (tracing, the collectives' set-up), then
     ``steps`` timed ones; each worker writes ``<out>/worker-<i>.json``."""
-    import time
-
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    pin_one_thread()
     import keras
 
     from common_tools.distribute import select_strategy
@@ -110,65 +103,20 @@ def dp_worker(out: str, batch: int, warmup: int, steps: int) -> None:
         G, D = build_generator(cfg), build_discriminator(cfg)
     step = TrainStep(cfg, G, D, dist=dist)
     x, c = _inputs(cfg, dist.global_batch(batch), cfg.image_size)
-    for i in range(warmup):
-        step(x, c, i)
-    t = time.perf_counter()
-    for i in range(warmup, warmup + steps):
-        step(x, c, i)                      # returns python floats: every iteration has finished
-    seconds = time.perf_counter() - t
-    with open(os.path.join(out, f"worker-{dist.worker_index}.json"), "w") as f:
-        json.dump({"workers": dist.num_workers, "replicas": dist.replicas, "strategy": dist.kind,
-                   "global_batch": dist.global_batch(batch), "steps": steps, "seconds": seconds}, f)
+    seconds = timed_iterations(lambda i: step(x, c, i), warmup, steps)   # python floats: each has finished
+    write_worker_record(out, dist.worker_index, {
+        "workers": dist.num_workers, "replicas": dist.replicas, "strategy": dist.kind,
+        "global_batch": dist.global_batch(batch), "steps": steps, "seconds": seconds})
 
 
 def worker_distributed(workers: int, batch: int, warmup: int, steps: int) -> dict:
-    """``workers`` processes of :func:`dp_worker` through ``python -m common_tools.launch`` on
-    127.0.0.1 (1 thread each); the chief's images/s."""
-    import subprocess
-    import tempfile
-
-    from common_tools.launch import free_ports
-
-    out = tempfile.mkdtemp()               # in the harness's TMPDIR, removed with it
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    code = (f"import json, sys; sys.path.insert(0, {FOLDER!r}); import bench; "
-            "bench.dp_worker(**json.loads(sys.argv[1]))")
-    kwargs = json.dumps({"out": out, "batch": batch, "warmup": warmup, "steps": steps})
-    addresses = ",".join(f"127.0.0.1:{p}" for p in free_ports(workers))
-    proc = subprocess.run([sys.executable, "-m", "common_tools.launch", "--workers", addresses, "--",
-                           sys.executable, "-c", code, kwargs], cwd=FOLDER, capture_output=True,
-                          text=True, env={**os.environ, **ONE_THREAD})
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        raise RuntimeError(f"{workers} worker(s) failed: {lines[-1] if lines else proc.returncode}")
-    with open(os.path.join(out, "worker-0.json")) as f:
-        r = json.load(f)
-    return {**r, "per_replica_batch": batch, "s_per_iteration": r["seconds"] / steps,
-            "images_per_s": r["global_batch"] * steps / r["seconds"], "load_avg_1min_at_start": load,
-            "threads_per_worker": 1}
-
-
-def distributed_configs(quick: bool) -> list:
-    """1 worker and 2 workers, the same per-replica batch (their names hold "distributed")."""
-    warmup, steps = (2, 4) if quick else (4, 30)
-    return [Config(f"distributed: {n} worker{'s' if n > 1 else ''}", "bench:worker_distributed",
-                   {"workers": n, "batch": 8, "warmup": warmup, "steps": steps}, group="distributed",
-                   env=ONE_THREAD) for n in (1, 2)]
+    """``workers`` processes of :func:`dp_worker` (common_tools.bench.worker_group); the chief's images/s."""
+    return worker_group(FOLDER, "bench:dp_worker", workers, batch, warmup, steps)
 
 
 def distributed_table(result) -> str:
     """The 1-vs-2-workers rows and their throughput ratio (empty when neither ran)."""
-    runs = {e["kwargs"]["workers"]: e["result"] for e in entries(result, "distributed", ok_only=True)}
-    if not runs:
-        return ""
-    rows = [[n, r["global_batch"], round(r["s_per_iteration"], 4), round(r["images_per_s"], 1),
-             r["load_avg_1min_at_start"]] for n, r in sorted(runs.items())]
-    text = markdown_table(["workers", "global batch", "s/iteration", "images/s", "load avg at start"], rows)
-    if 1 in runs and 2 in runs:
-        text += (f"2 workers / 1 worker throughput: {runs[2]['images_per_s'] / runs[1]['images_per_s']:.2f}x "
-                 f"(tiny networks, per-replica batch {runs[1]['per_replica_batch']}, "
-                 f"{runs[1]['steps']} timed iterations). {DIST_LABEL}.\n")
-    return text
+    return ratio_table(result, what="tiny networks")
 
 
 def configurations(args) -> list:
@@ -177,7 +125,7 @@ def configurations(args) -> list:
                     group="train") for s in ([64] if args.quick else [64, 128]) for m in args.modes]
     return train + [Config("G inference 128 px", "bench:worker_infer", {
         "size": 128, "batches": [1] if args.quick else [1, 16], "repeats": repeats}, group="infer")] + \
-        distributed_configs(args.quick)
+        distributed_configs("bench:worker_distributed", args.quick)
 
 
 def table(result) -> str:

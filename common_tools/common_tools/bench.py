@@ -371,6 +371,110 @@ def bench_main(model: str, title: str, configurations: Callable[[argparse.Namesp
     return 0
 
 
+# --- data parallel: 1 worker vs 2 workers -------------------------------------------------------
+# A model's bench.py keeps its own worker (what one process of the group trains and times) and
+# passes it by name; the launching, the configurations and the ratio table are these::
+#
+#     def dp_worker(out, batch, warmup, steps):             # one process of the group
+#         pin_one_thread()
+#         dist, step = build_distributed_step(batch)        # the model's own
+#         seconds = timed_iterations(lambda i: step(i), warmup, steps)
+#         write_worker_record(out, dist.worker_index, {"global_batch": ..., "steps": steps,
+#                                                      "seconds": seconds})
+#
+#     def worker_distributed(workers, batch, warmup, steps):   # a Config's worker
+#         return worker_group(FOLDER, "bench:dp_worker", workers, batch, warmup, steps)
+#
+#     configurations = ... + distributed_configs("bench:worker_distributed", args.quick)
+#     table = ... + ratio_table(result, what="tiny networks")
+
+ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
+DIST_LABEL = "2 processes on one 2-core CPU (1 thread each, gRPC over 127.0.0.1); not a multi-host figure"
+
+
+def pin_one_thread() -> None:
+    """1 intra-op and 1 inter-op TensorFlow thread in this process (call before building anything)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def timed_iterations(step: Callable[[int], object], warmup: int, steps: int,
+                     clock: Callable[[], float] = time.perf_counter) -> float:
+    """``step(i)`` for i in [0, warmup) untimed (tracing, the collectives' set-up), then the
+    seconds that i in [warmup, warmup + steps) took (``step`` must return after its work is done)."""
+    for i in range(warmup):
+        step(i)
+    t = clock()
+    for i in range(warmup, warmup + steps):
+        step(i)
+    return clock() - t
+
+
+def write_worker_record(out: str, worker_index: int, record: dict) -> str:
+    """``<out>/worker-<index>.json`` (what :func:`worker_group` reads back from the chief)."""
+    path = os.path.join(out, f"worker-{worker_index}.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(record, f)
+    return path
+
+
+def worker_group(folder: str, worker: str, workers: int, batch: int, warmup: int, steps: int, *,
+                 images_key: str = "global_batch") -> dict:
+    """``workers`` processes of ``worker`` ("module:function" importable in ``folder``, called as
+    ``function(out=..., batch=..., warmup=..., steps=...)``) through ``python -m
+    common_tools.launch`` on 127.0.0.1, 1 thread each. Returns the chief's record plus
+    ``s_per_iteration`` and ``images_per_s`` (``record[images_key]`` images per iteration)."""
+    from .launch import free_ports
+
+    module, func = worker.split(":")
+    out = tempfile.mkdtemp()               # in the harness's TMPDIR, removed with it
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    code = (f"import importlib, json, sys; sys.path.insert(0, {folder!r}); "
+            f"getattr(importlib.import_module({module!r}), {func!r})(**json.loads(sys.argv[1]))")
+    kwargs = json.dumps({"out": out, "batch": batch, "warmup": warmup, "steps": steps})
+    addresses = ",".join(f"127.0.0.1:{p}" for p in free_ports(workers))
+    proc = subprocess.run([sys.executable, "-m", "common_tools.launch", "--workers", addresses, "--",
+                           sys.executable, "-c", code, kwargs], cwd=folder, capture_output=True,
+                          text=True, env={**os.environ, **ONE_THREAD})
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        raise RuntimeError(f"{workers} worker(s) failed: {lines[-1] if lines else proc.returncode}")
+    with open(os.path.join(out, "worker-0.json"), encoding="utf-8") as f:
+        r = json.load(f)
+    return {**r, "per_replica_batch": batch, "s_per_iteration": r["seconds"] / steps,
+            "images_per_s": r[images_key] * steps / r["seconds"], "load_avg_1min_at_start": load,
+            "threads_per_worker": 1}
+
+
+def distributed_configs(worker: str, quick: bool, batch: int = 8, group: str = "distributed") -> list:
+    """1 worker and 2 workers of ``worker`` (a :func:`worker_group` wrapper, "module:function"),
+    the same per-replica batch, 1 thread each; their names hold "distributed" (``--only distributed``)."""
+    warmup, steps = (2, 4) if quick else (4, 30)
+    return [Config(f"distributed: {n} worker{'s' if n > 1 else ''}", worker,
+                   {"workers": n, "batch": batch, "warmup": warmup, "steps": steps}, group=group,
+                   env=ONE_THREAD) for n in (1, 2)]
+
+
+def ratio_table(result: dict, what: str, s_header="s/iteration", group: str = "distributed") -> str:
+    """The 1-vs-2-workers rows and their throughput ratio, labelled with what ran (``what``, e.g.
+    "tiny networks") and :data:`DIST_LABEL`; empty when neither ran. ``s_header`` is the
+    s/iteration column's header, or a function of the fewest-workers run's result returning it."""
+    runs = {e["kwargs"]["workers"]: e["result"] for e in entries(result, group, ok_only=True)}
+    if not runs:
+        return ""
+    rows = [[n, r["global_batch"], round(r["s_per_iteration"], 4), round(r["images_per_s"], 1),
+             r["load_avg_1min_at_start"]] for n, r in sorted(runs.items())]
+    header = s_header(runs[min(runs)]) if callable(s_header) else s_header
+    text = markdown_table(["workers", "global batch", header, "images/s", "load avg at start"], rows)
+    if 1 in runs and 2 in runs:
+        text += (f"2 workers / 1 worker throughput: {runs[2]['images_per_s'] / runs[1]['images_per_s']:.2f}x "
+                 f"({what}, per-replica batch {runs[1]['per_replica_batch']}, "
+                 f"{runs[1]['steps']} timed iterations). {DIST_LABEL}.\n")
+    return text
+
+
 # the child side -----------------------------------------------------------------------------
 def _child_main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m common_tools.bench",

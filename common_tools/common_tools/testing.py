@@ -33,6 +33,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -243,3 +244,223 @@ class ParityContract:
         report = parity_report(results)
         for pair, stats in report.items():
             assert max(stats["max_abs"]) < self.PARITY_TOL, f"{pair}: {stats}"
+
+
+# --- data parallel with real processes: a 2-worker group vs one process on the global batch ------
+# A model's test module writes its worker script (argv: run_dir dump *data batch die_at; its config,
+# then ``train_group_worker(cfg, run_dir, dump, die_at, lambda cfg, run, dist: build(cfg, run, ..., dist=dist))``)
+# and its resume command, then::
+#
+#     @pytest.fixture(scope="module")
+#     def group(tmp_path_factory, data):
+#         tmp = tmp_path_factory.mktemp("dist")
+#         return kill_and_resume_group(tmp, FOLDER, WORKER, [data], again=[sys.executable, "main.py", ...],
+#                                      die_at=DIE_AT, grace=GRACE)
+#
+#     def test_replicas(group): assert_replicas_equal(group["dump"], group["dump_single"], DIE_AT, lr=LR)
+
+def distributed_env() -> dict:
+    """The environment of every process of these tests (quiet TF, 1 intra-op / 2 inter-op threads)."""
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", TF_NUM_INTRAOP_THREADS="1",
+                TF_NUM_INTEROP_THREADS="2", OMP_NUM_THREADS="1")
+
+
+def launch_group(folder: str, workers: str, command, grace: float, **kw) -> subprocess.Popen:
+    """``python -m common_tools.launch --workers <workers> --grace <grace> -- <command...>`` in
+    ``folder`` (stdout and stderr piped, text)."""
+    return subprocess.Popen([sys.executable, "-m", "common_tools.launch", "--workers", workers,
+                             "--grace", str(grace), "--", *command], cwd=folder, env=distributed_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def kill_and_dump_hook(dump: str, die_at: int, trackables: Callable[[], dict]):
+    """A ``training.train`` step hook for a worker script: worker 1 (by ``TF_CONFIG``) touches
+    ``<dump>/died`` and SIGKILLs itself when step ``die_at`` + 1 starts; after every step each
+    worker saves ``<dump>/w<index>-<step>.npz`` with ``trackables()["G"]`` / ``["D"]`` weights
+    (keys ``"G." + variable path``)."""
+    import json
+
+    index = json.loads(os.environ.get("TF_CONFIG") or '{"task": {"index": 0}}')["task"]["index"]
+
+    def hook(step_fn, i):
+        if index == 1 and i == int(die_at):
+            open(os.path.join(dump, "died"), "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        out = step_fn(i)
+        t = trackables()
+        np.savez(os.path.join(dump, f"w{index}-{i + 1}.npz"),
+                 **{"G." + v.path: v.numpy() for v in t["G"].weights},
+                 **{"D." + v.path: v.numpy() for v in t["D"].weights})
+        return out
+
+    return hook
+
+
+def kill_and_resume_group(tmp, folder: str, worker_script: str, data, again, *, die_at: int,
+                          grace: float, per_replica: int = 2, global_batch: int = 4,
+                          timeout: float = 240) -> dict:
+    """At once: a 2-worker group (per-replica batch ``per_replica``, worker 1 dies at step
+    ``die_at`` + 1) and one process on the same global batch, both running ``worker_script`` (text,
+    argv: run_dir dump *data batch die_at); then ``again`` (a command) under the launcher on the
+    same addresses. ``tmp`` is a fresh folder (a pathlib.Path). Returns {"run", "single", "dump",
+    "dump_single", "first": (returncode, stderr, t_end, died mtime or None), "again": (returncode, stderr)}."""
+    from .launch import free_ports
+
+    script = tmp / "worker.py"
+    script.write_text(worker_script)
+    run, single, dump, dump_single = tmp / "group", tmp / "single", tmp / "dump", tmp / "dump_single"
+    dump.mkdir(), dump_single.mkdir()
+    workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
+    data = [str(d) for d in data]
+    first = launch_group(folder, workers, [sys.executable, str(script), str(run), str(dump), *data,
+                                           str(per_replica), str(die_at)], grace)
+    one = subprocess.Popen([sys.executable, str(script), str(single), str(dump_single), *data,
+                            str(global_batch), "-1"], cwd=folder, env=distributed_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err1 = first.communicate(timeout=timeout)
+    t_end = time.time()
+    _, one_err = one.communicate(timeout=timeout)
+    assert one.returncode == 0, one_err[-3000:]
+    died = os.path.getmtime(dump / "died") if (dump / "died").exists() else None
+    again_proc = launch_group(folder, workers, [str(a) for a in again], grace)
+    _, err2 = again_proc.communicate(timeout=timeout)
+    return {"run": str(run), "single": str(single), "dump": str(dump), "dump_single": str(dump_single),
+            "first": (first.returncode, err1, t_end, died), "again": (again_proc.returncode, err2)}
+
+
+def load_weights(path: str) -> dict:
+    """{name: array} of an ``.npz`` file."""
+    with np.load(path) as f:
+        return {k: f[k] for k in f.files}
+
+
+def assert_close_to_single(got: dict, ref: dict, step: int, lr: float) -> None:
+    """Equal within float tolerance. Adam's first step moves a weight by ~lr * sign(gradient), so
+    where a gradient is ~0 (round-off level), the summation order of the all-reduce can flip its
+    sign: those few elements may differ by up to one step (lr); all others agree to 1e-6."""
+    diffs = np.concatenate([np.abs(got[k] - ref[k]).ravel() for k in ref])
+    assert diffs.max() < lr, f"step {step}: 2 workers vs one process differ by {diffs.max()}"
+    assert np.mean(diffs > 1e-6) < 1e-3, f"step {step}: {np.mean(diffs > 1e-6):.2%} of the weights differ"
+
+
+def assert_replicas_equal(dump: str, dump_single: str, last_step: int, lr: float,
+                          min_move: float = 5e-5) -> None:
+    """Steps 1..``last_step``: both workers' weights are bit-identical, the chief's are close to the
+    single process's (:func:`assert_close_to_single`), and training moved some weight by > ``min_move``."""
+    for step in range(1, last_step + 1):
+        w0 = load_weights(os.path.join(dump, f"w0-{step}.npz"))
+        w1 = load_weights(os.path.join(dump, f"w1-{step}.npz"))
+        ref = load_weights(os.path.join(dump_single, f"w0-{step}.npz"))
+        assert sorted(w0) == sorted(w1) == sorted(ref) and len(w0) > 10
+        for key in w0:
+            assert np.array_equal(w0[key], w1[key]), f"step {step}: workers differ in {key}"
+        assert_close_to_single(w0, ref, step, lr)
+    first, last = load_weights(os.path.join(dump, "w0-1.npz")), load_weights(os.path.join(dump, f"w0-{last_step}.npz"))
+    moved = max(float(np.max(np.abs(first[k] - last[k]))) for k in w0)
+    assert moved > min_move                               # training did change the weights
+
+
+def assert_losses_match_single(run: str, single: str, last_step: int, keys, rel: float = 1e-4,
+                               abs_: float = 1e-5) -> tuple:
+    """The chief's logged ``keys`` equal the single process's for steps 1..``last_step`` (global-batch
+    means). Returns (chief, single) records by step for further checks."""
+    chief = {r["step"]: r for r in read_jsonl(os.path.join(run, JSONL_NAME))}
+    one = {r["step"]: r for r in read_jsonl(os.path.join(single, JSONL_NAME))}
+    for step in range(1, last_step + 1):
+        for key in keys:
+            assert chief[step][key] == pytest.approx(one[step][key], rel=rel, abs=abs_), (step, key)
+    return chief, one
+
+
+def assert_dead_worker_one_line(first: tuple, grace: float) -> None:
+    """The group whose worker 1 SIGKILLed itself exited non-zero with exactly one ``launch:`` line
+    naming it, within ``grace`` + 10 s of its death."""
+    code, err, t_end, died = first
+    assert code != 0 and died is not None
+    lines = [line for line in err.splitlines() if line.startswith("launch:")]
+    assert len(lines) == 1 and "worker 1 (127.0.0.1:" in lines[0] and "killed by SIGKILL" in lines[0], err[-2000:]
+    assert t_end - died < grace + 10, f"the group took {t_end - died:.1f} s to stop"
+
+
+def assert_group_resumed(run: str, again: tuple, resumed_from: str, die_at: int, steps: int,
+                         last_checkpoint: str) -> None:
+    """The rerun resumed the group from ``resumed_from`` (the chief's checkpoint) at ``die_at``,
+    worker 1 too; global batch 2 x 2; the log has steps 1..``steps`` with no gap or duplicate; only
+    the chief wrote ``last_checkpoint`` (a path); the run summary spans ``die_at`` -> ``steps``."""
+    import json
+
+    code, err = again
+    assert code == 0, err[-3000:]
+    assert f"resumed from {resumed_from} at step {die_at}" in err
+    with open(os.path.join(run, "workers", "worker-1.log"), encoding="utf-8") as f:
+        other = f.read()
+    assert f"at step {die_at}" in other and "this is worker 1" in other
+    assert "global batch = 2 per replica x 2 replicas = 4" in err
+    assert [r["step"] for r in read_jsonl(os.path.join(run, JSONL_NAME))] == list(range(1, steps + 1))
+    assert os.path.isfile(last_checkpoint)
+    with open(os.path.join(run, "run_summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    assert summary["start"] == die_at and summary["end"] == steps
+
+
+def load_module(path: str, name: str):
+    """Import the file ``path`` as module ``name`` (a model folder's script: bench.py, main.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_bench_distributed_figure(bench, args) -> None:
+    """A bench.py module's ``configurations(args)`` has the 1-vs-2-workers figure (``--only
+    distributed``: names holding "distributed", 1 thread each, the same per-replica batch, other
+    figures besides) and its ``table`` prints the throughput ratio, honestly labelled."""
+    configs = bench.configurations(args)
+    chosen = [c for c in configs if "distributed" in c.name]         # what --only distributed keeps
+    assert [c.kwargs["workers"] for c in chosen] == [1, 2] and len(configs) > len(chosen)
+    assert all(c.env["TF_NUM_INTRAOP_THREADS"] == c.env["TF_NUM_INTEROP_THREADS"] == "1" for c in chosen)
+    assert chosen[0].kwargs["batch"] == chosen[1].kwargs["batch"]   # the same per-replica batch
+    runs = {1: 100.0, 2: 150.0}
+    result = {"entries": [{"group": "distributed", "status": "ok", "kwargs": {"workers": n},
+                           "result": {"global_batch": 8 * n, "s_per_iteration": 8 * n / ips, "n_d": 1,
+                                      "images_per_s": ips, "load_avg_1min_at_start": 0.5,
+                                      "per_replica_batch": 8, "steps": 30}}
+                          for n, ips in runs.items()]}
+    text = bench.table(result)
+    assert "throughput: 1.50x" in text and "not a multi-host figure" in text and "one 2-core CPU" in text
+    assert bench.distributed_table({"entries": []}) == ""
+
+
+def train_group_worker(cfg, run_dir: str, dump: str, die_at: int, build_loop) -> dict:
+    """The body of a worker script: ``training.train`` of ``build_loop(cfg, run, dist)`` (a
+    ``training.Loop`` whose checkpointer holds "G" and "D") under the strategy the launcher set up
+    ("auto"), with :func:`kill_and_dump_hook`. Returns the run summary."""
+    from .distribute import select_strategy
+
+    dist, held = select_strategy("auto", stream=None), {}
+
+    def build(cfg, run):
+        loop = build_loop(cfg, run, dist)
+        held["keeper"] = loop.checkpointer
+        return loop
+
+    hook = kill_and_dump_hook(dump, int(die_at), lambda: held["keeper"].trackables)
+    return training.train(cfg, run_dir, build, step_hook=hook, tensorboard=False,
+                          worker=dist.worker(cfg.batch_size))
+
+
+def assert_strategy_flag(module, base, seen: dict, capsys) -> None:
+    """A card script ``module`` (``main(argv)``, ``build_parser()``) whose training entry is a
+    stand-in recording its keyword arguments in ``seen``: ``--strategy one`` reaches it, the default
+    is "auto", and ``--strategy many`` is one ``error:`` line (exit 2) naming the flag, the value
+    and the choices."""
+    assert module.main(base + ["--strategy", "one"]) == 0 and seen["strategy"] == "one"
+    assert module.build_parser().parse_args(base).strategy == "auto"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        module.build_parser().parse_args(base + ["--strategy", "many"])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert exc.value.code == 2 and len(errors) == 1
+    assert "--strategy" in errors[0] and "'many'" in errors[0] and "multi_worker" in errors[0]
