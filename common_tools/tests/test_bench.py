@@ -157,3 +157,29 @@ def test_child_cli_bad_input_is_one_line(folder):
                               capture_output=True, text=True, cwd=folder)
         assert proc.returncode == 2 and proc.stderr.startswith("error: ")
         assert proc.stderr.count("\n") == 1
+
+
+def test_timed_iterations_times_only_the_steps_after_warmup():
+    from common_tools.bench import timed_iterations
+
+    ticks, calls = iter([10.0, 13.5]), []
+    seconds = timed_iterations(calls.append, warmup=2, steps=3, clock=lambda: next(ticks))
+    assert calls == [0, 1, 2, 3, 4] and seconds == 3.5
+
+
+def test_distributed_configs_and_ratio_table():
+    from common_tools.bench import DIST_LABEL, distributed_configs, ratio_table
+
+    one, two = distributed_configs("bench:w", quick=False, batch=8)
+    assert (one.kwargs["workers"], two.kwargs["workers"]) == (1, 2) and "distributed" in two.name
+    assert one.env["TF_NUM_INTRAOP_THREADS"] == "1" and one.kwargs["steps"] == 30
+
+    def entry(n, ips):
+        return {"group": "distributed", "status": "ok", "kwargs": {"workers": n},
+                "result": {"global_batch": 8 * n, "s_per_iteration": 8 * n / ips, "images_per_s": ips,
+                           "load_avg_1min_at_start": 0.1, "per_replica_batch": 8, "steps": 30}}
+
+    text = ratio_table({"entries": [entry(1, 100.0), entry(2, 150.0)]}, "tiny networks")
+    assert "throughput: 1.50x (tiny networks, per-replica batch 8, 30 timed iterations)" in text
+    assert DIST_LABEL in text
+    assert ratio_table({"entries": []}, "x") == ""
