@@ -58,7 +58,7 @@ lock: ## regenerate requirements/lock.txt from requirements/stack.txt
 TEST_JOBS  ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 
 test: setup
-	$(PY) -m pytest -q $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile)
+	$(PY) -m pytest -q --durations=20 $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile)
 
 DEMO_MODELS = $(if $(MODEL),$(MODEL),$(MODELS))
 

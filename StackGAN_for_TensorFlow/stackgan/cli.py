@@ -10,7 +10,8 @@ reference's misc/config.py comes from; ``KEY=VALUE`` works too), then the explic
 
 Device: ``--gpu N`` sets CUDA_VISIBLE_DEVICES=N before TensorFlow starts (``-1``: CPU only; without
 ``--gpu`` the YAML's GPU_ID, when it has one); ``--device`` (auto, npu, gpu, cpu) chooses among what
-is visible. Bad input is one ``error:`` line (exit 2); the data and the Stage-I checkpoint are
+is visible; ``--strategy`` (auto, one, mirrored, multi_worker) the data parallelism
+(common_tools.distribute; ``--batch_size`` stays per replica). Bad input is one ``error:`` line (exit 2); the data and the Stage-I checkpoint are
 checked before TensorFlow is imported.
 """
 
@@ -22,6 +23,7 @@ import sys
 from typing import Dict, List, Optional
 
 from common_tools import runs
+from common_tools.distribute import add_strategy_args
 from common_tools.device import add_device_args, npu_precision_mode, select_device, set_mixed_precision
 from common_tools.errors import UserError, check_output_dir
 
@@ -215,6 +217,7 @@ def build_parser(stage: int) -> argparse.ArgumentParser:
     p.add_argument("--seed", dest="infer_seed", type=int, default=0, help="inference: noise seed")
     p.add_argument("--dry_run", action="store_true", help="print the resolved config and exit")
     add_device_args(p)
+    add_strategy_args(p)
     return p
 
 
@@ -288,7 +291,7 @@ def train_main(stage: int, args, settings, device) -> int:
     _start_device(args, device, cfg)
     from .train import train
 
-    result = train(cfg, run_dir, splits=splits)
+    result = train(cfg, run_dir, splits=splits, strategy=args.strategy)
     print(f"trained iterations {result['start']}..{result['end']}; checkpoint {result['checkpoint']}")
     return 0
 

@@ -12,6 +12,18 @@ The frozen Stage-I G runs in inference mode (moving BN statistics, no updates), 
 learns on the same low-resolution images it gets at test time. G runs in training mode (batch
 statistics) in both updates, D in all of its calls, as in the reference (prettytensor's train phase).
 
+Data parallel (``dist``, a ``common_tools.distribute.Distribution``; default one device): the
+batch given is the GLOBAL batch (``cfg.batch_size`` per replica x the replicas, the same on every
+worker). The noise (z, eps, Stage-II's second eps) is drawn for the whole global batch from
+``self.rng`` (made outside the strategy scope: one stream, identical on every worker) and each
+replica takes its slice, so N replicas draw and compute what one device does on the global batch.
+Each replica's losses are its means times 1/replicas, gradients are summed across replicas, the
+scalars returned are global-batch means. Batch norm (G and D of both stages) is switched to
+synchronized statistics over the global batch (``common_tools.distribute.sync_batch_norm``): the
+same normalisation and moving averages as one device, on every replica. Stage-II's Stage-I G stays
+frozen (inference mode: its moving statistics, nothing to synchronise). Build G, D (and G1) inside
+``dist.scope()`` and the TrainStep outside it (it opens the scope for its optimizers itself).
+
 ``cfg.mixed_precision`` needs the Keras policy set before the networks are built
 (``common_tools.device.set_mixed_precision``); under ``mixed_float16`` both Adams are loss-scaled.
 """
@@ -51,17 +63,23 @@ class TrainStep:
     ``G1``: Stage-II only, the Stage-I generator (loaded by the caller, never trained here).
     """
 
-    def __init__(self, cfg, G, D, G1=None, seed: int | None = None):
+    def __init__(self, cfg, G, D, G1=None, seed: int | None = None, dist=None):
+        from common_tools.distribute import Distribution, sync_batch_norm
+
         if (cfg.stage == 2) != (G1 is not None):
             raise ValueError("a Stage-II step needs the frozen Stage-I G (G1=...); Stage-I takes none")
         self.cfg, self.G, self.D, self.G1 = cfg, G, D, G1
         if G1 is not None:
             G1.trainable = False
+        self.dist = dist or Distribution("one")
         self.loss_scaling = needs_loss_scaling()
-        self.g_opt = make_optimizer(cfg.generator_lr, cfg, "g_adam")
-        self.d_opt = make_optimizer(cfg.discriminator_lr, cfg, "d_adam")
-        self.g_opt.build(G.trainable_variables)
-        self.d_opt.build(D.trainable_variables)
+        with self.dist.scope():                       # the Adams' slots mirrored like the weights
+            self.g_opt = make_optimizer(cfg.generator_lr, cfg, "g_adam")
+            self.d_opt = make_optimizer(cfg.discriminator_lr, cfg, "d_adam")
+            self.g_opt.build(G.trainable_variables)
+            self.d_opt.build(D.trainable_variables)
+        if self.dist.replicas > 1:
+            sync_batch_norm(G, D)                     # global-batch BN statistics
         self.rng = tf.random.Generator.from_seed(cfg.seed if seed is None else seed)
         self._iteration = (self._train if cfg.run_eagerly else
                            tf.function(self._train, reduce_retracing=True))
@@ -73,43 +91,58 @@ class TrainStep:
         eps = self.rng.truncated_normal([n, self.cfg.c_dim])
         return eps if self.cfg.cond_augmentation else tf.zeros_like(eps)
 
-    def generate(self, embedding, training: bool):
-        """Fake images for ``embedding`` [n, D] with fresh noise: (fake, mu, log_sigma)."""
-        n = tf.shape(embedding)[0]
-        z = self.rng.normal([n, self.cfg.z_dim])
-        eps = self._epsilon(n)
+    def _noise(self, n):
+        """One update's draws for n samples: [z, eps] (Stage-I) or [z, eps, eps2] (Stage-II), in
+        the order the stream has always been drawn."""
+        out = [self.rng.normal([n, self.cfg.z_dim]), self._epsilon(n)]
+        return out if self.G1 is None else out + [self._epsilon(n)]
+
+    def _generate(self, embedding, noise, training: bool):
+        z, eps = noise[0], noise[1]
         if self.G1 is None:                                               # Stage-I
             return self.G(embedding, z, eps, training=training)
         low_res, _, _ = self.G1(embedding, z, eps, training=False)       # frozen Stage-I G
-        return self.G(tf.stop_gradient(low_res), embedding, self._epsilon(n), training=training)
+        return self.G(tf.stop_gradient(low_res), embedding, noise[2], training=training)
 
-    def _d_update(self, images, wrong_images, embedding):
-        fake, _, _ = self.generate(embedding, training=True)              # no gradient to G here
+    def generate(self, embedding, training: bool):
+        """Fake images for ``embedding`` [n, D] with fresh noise: (fake, mu, log_sigma)."""
+        return self._generate(embedding, self._noise(tf.shape(embedding)[0]), training)
+
+    def _d_replica(self, images, wrong_images, embedding, *noise):
+        dist = self.dist
+        images, wrong_images, embedding, *noise = dist.local(images, wrong_images, embedding, *noise)
+        fake, _, _ = self._generate(embedding, noise, training=True)     # no gradient to G here
         fake = tf.cast(fake, images.dtype)
         with tf.GradientTape() as tape:
             real_logit = self.D(images, embedding, training=True)
             wrong_logit = self.D(wrong_images, embedding, training=True)
             fake_logit = self.D(fake, embedding, training=True)
             out = losses.discriminator_loss(real_logit, wrong_logit, fake_logit, self.cfg.b_wrong)
-            scaled = self.d_opt.scale_loss(out["loss/D"]) if self.loss_scaling else out["loss/D"]
+            share = dist.average(out["loss/D"])                           # of the global-batch mean
+            scaled = self.d_opt.scale_loss(share) if self.loss_scaling else share
         grads = tape.gradient(scaled, self.D.trainable_variables)
-        self.d_opt.apply(grads, self.D.trainable_variables)
-        return out
+        dist.apply(self.d_opt, grads, self.D.trainable_variables)
+        return {k: dist.average(v) for k, v in out.items()}
 
-    def _g_update(self, embedding):
+    def _g_replica(self, embedding, *noise):
+        dist = self.dist
+        embedding, *noise = dist.local(embedding, *noise)
         with tf.GradientTape() as tape:
-            fake, mu, log_sigma = self.generate(embedding, training=True)
+            fake, mu, log_sigma = self._generate(embedding, noise, training=True)
             fake_logit = self.D(fake, embedding, training=True)
             out = losses.generator_loss(fake_logit, mu if self.cfg.cond_augmentation else None,
                                         log_sigma, self.cfg.kl_coeff)
-            scaled = self.g_opt.scale_loss(out["loss/G"]) if self.loss_scaling else out["loss/G"]
+            share = dist.average(out["loss/G"])
+            scaled = self.g_opt.scale_loss(share) if self.loss_scaling else share
         grads = tape.gradient(scaled, self.G.trainable_variables)
-        self.g_opt.apply(grads, self.G.trainable_variables)
-        return out
+        dist.apply(self.g_opt, grads, self.G.trainable_variables)
+        return {k: dist.average(v) for k, v in out.items()}
 
     def _train(self, images, wrong_images, embedding):
-        out = self._d_update(images, wrong_images, embedding)
-        out.update(self._g_update(embedding))
+        n, dist = tf.shape(embedding)[0], self.dist                       # n: the global batch
+        out = dict(dist.sum(dist.run(self._d_replica, images, wrong_images, embedding,
+                                     *self._noise(n))))
+        out.update(dist.sum(dist.run(self._g_replica, embedding, *self._noise(n))))
         return out
 
     # ---- the public call -----------------------------------------------------------------------
