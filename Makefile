@@ -54,8 +54,10 @@ lock: ## regenerate requirements/lock.txt from requirements/stack.txt
 	  /tmp/ganzoo-lock/bin/pip freeze; } > requirements/lock.txt
 
 # ---- the two commands of the README -------------------------------------------------------------
-# the suite runs one test file per worker (module fixtures are built once); TEST_JOBS=1 runs it serially
-TEST_JOBS  ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+# the suite hands whole test files to TEST_JOBS workers (module fixtures are built once). Many tests
+# wait on subprocesses (training CLIs, worker groups), so twice the cores keeps the CPU busy; at most 6.
+# TEST_JOBS=1 runs it serially
+TEST_JOBS  ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 1) * 2 )); [ $$n -gt 6 ] && n=6; echo $$n)
 
 test: setup
 	$(PY) -m pytest -q --durations=20 $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile)

@@ -156,6 +156,11 @@ class ConditionalBatchNorm(keras.layers.Layer):
     γ and β are the Dense outputs used directly (no 1 + γ), as in the reference. Training uses the
     batch moments over (B, H, W) and updates the moving ones, m ← momentum·m + (1 − momentum)·batch;
     inference uses the moving ones. x [B, H, W, C], c [B, d] -> [B, H, W, C].
+
+    ``synchronized`` (set by the data-parallel step, as Keras's BatchNormalization.synchronized):
+    under a tf.distribute strategy with >1 replica the batch moments are those of the GLOBAL batch
+    (two all-reduces: the mean, then the mean squared deviation), so every replica normalises as
+    one device does on the global batch and the moving moments stay identical on every replica.
     """
 
     def __init__(self, channels, momentum=0.9, epsilon=1e-5, init="truncated_normal", **kwargs):
@@ -163,6 +168,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
         self.channels = channels
         self.momentum = momentum
         self.epsilon = epsilon
+        self.synchronized = False          # global-batch moments under tf.distribute (see above)
         self.gamma = keras.layers.Dense(channels, kernel_initializer=make_initializer(init),
                                         name="gamma")
         self.beta = keras.layers.Dense(channels, kernel_initializer=make_initializer(init),
@@ -178,13 +184,27 @@ class ConditionalBatchNorm(keras.layers.Layer):
         gamma = ops.reshape(self.gamma(c), (-1, 1, 1, self.channels))     # [B, 1, 1, C]
         beta = ops.reshape(self.beta(c), (-1, 1, 1, self.channels))       # [B, 1, 1, C]
         if training:
-            mean, variance = ops.moments(x, axes=[0, 1, 2])               # [C], [C]
+            mean, variance = (self._global_moments(x) if self.synchronized else
+                              ops.moments(x, axes=[0, 1, 2]))             # [C], [C]
             m = self.momentum
             self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
             self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
         else:
             mean, variance = self.moving_mean, self.moving_variance
         return (x - mean) * ops.rsqrt(variance + self.epsilon) * gamma + beta
+
+    def _global_moments(self, x):
+        """(mean, variance) [C] over (B, H, W) of every replica's x: Σx / N, then Σ(x − mean)² / N."""
+        import tensorflow as tf
+
+        ctx = tf.distribute.get_replica_context()
+        if ctx is None or ctx.num_replicas_in_sync == 1:
+            return ops.moments(x, axes=[0, 1, 2])
+        count = tf.cast(tf.reduce_prod(tf.shape(x)[:3]), x.dtype)
+        total, n = ctx.all_reduce("sum", [tf.reduce_sum(x, axis=[0, 1, 2]), count])
+        mean = total / n
+        squares = ctx.all_reduce("sum", tf.reduce_sum(tf.square(x - mean), axis=[0, 1, 2]))
+        return mean, squares / n
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -21,15 +21,35 @@ Every random draw is reproducible across a resume: z comes from the ``tf.random.
 to the step (checkpointed by the trainer), dropout masks from the Keras seed generators of the
 Dropout layers (checkpointed too: :func:`dropout_states`).
 
+Data parallel (``dist``, a ``common_tools.distribute.Distribution``; default one device): the
+batch given is the GLOBAL batch (``cfg.batch_size`` per replica x the replicas, the same on every
+worker). Each z is drawn for the whole global batch from ``rng`` (made outside the strategy scope:
+one stream, identical on every worker) and each replica takes its slice, as it does of x and y, so
+N replicas draw and compute what one device does on the global batch. Each replica's losses are its
+means times 1/replicas, gradients are summed across replicas, the scalars returned are global-batch
+means. Batch norm: E's BatchNormalization and G's conditional batch norms are switched to
+synchronized (global-batch) moments (``common_tools.distribute.sync_batch_norm``,
+:func:`sync_conditional_batch_norm`), so the moving moments stay identical on every replica.
+Spectral norm: the power iteration's u' = normalize(normalize(u Wᵀ) W) reads only the mirrored W
+and u, never the replica's data, so every replica computes the same u' (the same ops on the same
+values) and writes it into its own copy of u: the copies stay identical without a reduction, and
+equal to one device's u (the distributed test compares every ``sn_u``). Dropout (H, J, E): each
+replica's Dropout layers draw from their own copy of the same seed state, so replicas share masks
+row for row; the statistics differ from one device's masks for the global batch (run the
+one-device comparison with dropout 0).
+
 Mixed precision follows the global Keras policy, set before the networks are built
 (``common_tools.device.set_mixed_precision``): mixed_float16 gets loss-scaled Adam, mixed_bfloat16
 (CPU) needs none; scores and losses are float32 either way.
 
     step = TrainStep(cfg, G, D, E, tf.random.Generator.from_seed(0))
+    step = TrainStep(cfg, G, D, E, rng, dist=dist)   # G, D, E built in dist.scope(), rng outside
     scalars = step(x, y)        # {"loss/D": .., "loss/G": .., "loss/D_x": .., "loss/D_z": .., "loss/D_xz": ..}
 """
 
 from __future__ import annotations
+
+import functools
 
 import keras
 import tensorflow as tf
@@ -70,27 +90,49 @@ def _walk(layer, path):
         yield from _walk(child, f"{path}.{child.name}")
 
 
+def sync_conditional_batch_norm(*models) -> int:
+    """Switch every ConditionalBatchNorm of ``models`` to global-batch moments; returns how many."""
+    from .layers import ConditionalBatchNorm
+
+    count = 0
+    for model in models:
+        for _, layer in _walk(model, model.name):
+            if isinstance(layer, ConditionalBatchNorm):
+                layer.synchronized = True
+                count += 1
+    return count
+
+
 class TrainStep:
     """Callable training iteration over G, D = (F, H, J) and E with their two Adam optimizers.
 
-    ``rng`` draws every z; ``compile`` traces the iteration once as a tf.function (the default).
+    ``rng`` draws every z (make it outside ``dist.scope()``); ``compile`` traces the iteration
+    once as a tf.function (the default); ``dist``: the data-parallel strategy (G, D, E built in
+    its scope; the optimizers are made in it here).
     """
 
-    def __init__(self, cfg, G, D, E, rng: tf.random.Generator, compile: bool = True):
+    def __init__(self, cfg, G, D, E, rng: tf.random.Generator, compile: bool = True, dist=None):
+        from common_tools.distribute import Distribution, sync_batch_norm
+
         self.cfg, self.G, self.D, self.E, self.rng = cfg, G, D, E, rng
+        self.dist = dist or Distribution("one")
         self.loss_scaling = needs_loss_scaling()
-        self.d_opt = make_optimizer(cfg.lr_d, cfg, "d_opt")
-        self.ge_opt = make_optimizer(cfg.lr_ge, cfg, "ge_opt")   # one optimizer for G and E together
         self.d_vars = list(D.trainable_variables)
         self.ge_vars = list(G.trainable_variables) + list(E.trainable_variables)
         self.e_opt, self.e_vars = None, []
-        if cfg.lr_e > 0:                                   # E apart: its own Adam and learning rate
-            self.ge_vars = list(G.trainable_variables)
-            self.e_vars = list(E.trainable_variables)
-            self.e_opt = make_optimizer(cfg.lr_e, cfg, "e_opt")
-            self.e_opt.build(self.e_vars)
-        self.d_opt.build(self.d_vars)
-        self.ge_opt.build(self.ge_vars)
+        with self.dist.scope():                            # the Adams' slots mirrored like the weights
+            self.d_opt = make_optimizer(cfg.lr_d, cfg, "d_opt")
+            self.ge_opt = make_optimizer(cfg.lr_ge, cfg, "ge_opt")   # one optimizer for G and E
+            if cfg.lr_e > 0:                               # E apart: its own Adam and learning rate
+                self.ge_vars = list(G.trainable_variables)
+                self.e_vars = list(E.trainable_variables)
+                self.e_opt = make_optimizer(cfg.lr_e, cfg, "e_opt")
+                self.e_opt.build(self.e_vars)
+            self.d_opt.build(self.d_vars)
+            self.ge_opt.build(self.ge_vars)
+        if self.dist.replicas > 1:                         # global-batch BN moments
+            sync_batch_norm(G, D, E)
+            sync_conditional_batch_norm(G)
         # compile=False runs the iteration eagerly (debugging; tests of the state machine only)
         self._iteration = tf.function(self._train, reduce_retracing=True) if compile else self._train
 
@@ -106,37 +148,48 @@ class TrainStep:
         halves = [tf.split(tf.cast(s, tf.float32), 2, axis=0) for s in scores]
         return tuple(h[0] for h in halves), tuple(h[1] for h in halves)
 
-    def _train(self, x, y):
-        cfg = self.cfg
-        batch = tf.shape(x)[0]
-        d_losses, d_terms, ge_loss, ge_grads = [], [], None, None
-        for k in range(cfg.n_disc):
-            last = k == cfg.n_disc - 1
-            z = self.rng.truncated_normal([batch, cfg.latent_dim], dtype=tf.float32)
-            with tf.GradientTape(persistent=last) as tape:
-                real, fake = self._scores(x, y, z)
-                d_loss, terms = losses.discriminator_loss(real, fake)
-                d_scaled = self.d_opt.scale_loss(d_loss) if self.loss_scaling else d_loss
-                if last:
-                    ge_loss = losses.generator_encoder_loss(real, fake)
-                    ge_scaled = self.ge_opt.scale_loss(ge_loss) if self.loss_scaling else ge_loss
-                    if self.e_opt is not None:
-                        e_scaled = self.e_opt.scale_loss(ge_loss) if self.loss_scaling else ge_loss
-            d_grads = tape.gradient(d_scaled, self.d_vars)
+    def _replica(self, last: bool, x, y, z):
+        """One D step on this replica's slice; on the ``last`` one the G+E update too (its
+        gradients taken before D's update, applied after it, as the reference)."""
+        dist = self.dist
+        x, y, z = dist.local(x, y, z)
+        scale = (lambda opt, loss: opt.scale_loss(loss)) if self.loss_scaling else (lambda opt, loss: loss)
+        with tf.GradientTape(persistent=last) as tape:
+            real, fake = self._scores(x, y, z)
+            d_loss, terms = losses.discriminator_loss(real, fake)
+            d_scaled = scale(self.d_opt, dist.average(d_loss))         # of the global-batch mean
             if last:
-                ge_grads = tape.gradient(ge_scaled, self.ge_vars)   # before D's update below
+                ge_loss = losses.generator_encoder_loss(real, fake)
+                ge_scaled = scale(self.ge_opt, dist.average(ge_loss))
                 if self.e_opt is not None:
-                    e_grads = tape.gradient(e_scaled, self.e_vars)
-                del tape
-            self.d_opt.apply(d_grads, self.d_vars)
-            d_losses.append(d_loss)
-            d_terms.append(terms)
-        self.ge_opt.apply(ge_grads, self.ge_vars)
-        if self.e_opt is not None:
-            self.e_opt.apply(e_grads, self.e_vars)
-        out = {"loss/D": tf.add_n(d_losses) / len(d_losses), "loss/G": ge_loss}
-        for name in losses.SCORE_NAMES:                      # mean over the D steps
-            out[f"loss/D_{name}"] = tf.add_n([t[name] for t in d_terms]) / len(d_terms)
+                    e_scaled = scale(self.e_opt, dist.average(ge_loss))
+        d_grads = tape.gradient(d_scaled, self.d_vars)
+        if last:
+            ge_grads = tape.gradient(ge_scaled, self.ge_vars)       # before D's update below
+            if self.e_opt is not None:
+                e_grads = tape.gradient(e_scaled, self.e_vars)
+            del tape
+        dist.apply(self.d_opt, d_grads, self.d_vars)
+        out = {"loss/D": dist.average(d_loss)}
+        out.update({f"loss/D_{k}": dist.average(v) for k, v in terms.items()})
+        if last:
+            dist.apply(self.ge_opt, ge_grads, self.ge_vars)
+            if self.e_opt is not None:
+                dist.apply(self.e_opt, e_grads, self.e_vars)
+            out["loss/G"] = dist.average(ge_loss)
+        return out
+
+    def _train(self, x, y):
+        cfg, dist = self.cfg, self.dist
+        batch = tf.shape(x)[0]                                # the global batch
+        d_outs = []
+        for k in range(cfg.n_disc):
+            z = self.rng.truncated_normal([batch, cfg.latent_dim], dtype=tf.float32)
+            replica = functools.partial(self._replica, k == cfg.n_disc - 1)
+            d_outs.append(dict(dist.sum(dist.run(replica, x, y, z))))
+        out = {"loss/G": d_outs[-1]["loss/G"]}
+        for key in ["loss/D"] + [f"loss/D_{name}" for name in losses.SCORE_NAMES]:
+            out[key] = tf.add_n([o[key] for o in d_outs]) / len(d_outs)   # mean over the D steps
         return out
 
     # ---- the public call -----------------------------------------------------------------------

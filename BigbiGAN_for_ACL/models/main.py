@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from common_tools import runs                                           # noqa: E402
 from common_tools.device import add_device_args, npu_precision_mode, select_device, set_mixed_precision  # noqa: E402
+from common_tools.distribute import add_strategy_args                   # noqa: E402
 from common_tools.errors import check_output_dir, check_output_file, run_cli  # noqa: E402
 
 from bigbigan import data, offline                                       # noqa: E402
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_config_args(p.add_argument_group("config (default: the preset's value)"), BigBiGANConfig,
                          skip=("mixed_precision",), flags=CARD_FLAGS)
     add_device_args(p)
+    add_strategy_args(p)                      # --strategy; --train_batch_size stays per replica
     return p
 
 
@@ -84,7 +86,7 @@ def main(argv=None) -> int:
     set_mixed_precision(cfg.mixed_precision, device, args.precision_mode)
     from bigbigan import export, train
 
-    summary = train.train(cfg, run_dir, data=(images, labels))
+    summary = train.train(cfg, run_dir, data=(images, labels), strategy=args.strategy)
     print(f"trained steps {summary['start']}..{summary['end']} of {summary['total_steps']}; "
           f"checkpoint {summary['checkpoint']}")
     _, G, step = export.load_generator(run_dir)

@@ -29,8 +29,8 @@ def demo_out(faces, tmp_path_factory):
 
 
 def test_demo_summary_has_every_stage_and_figure(demo_out):
-    from demo import STAGES
-
+    # by path, under a name of its own: another folder's demo.py may already be `demo` in this process
+    STAGES = testing.load_module(os.path.join(FOLDER, "demo.py"), "pgan_demo_py").STAGES
     summary = load_summary(str(demo_out / "summary.json"))
     assert summary["schema"] == 1 and summary["model"] == "pgan"
     status = {s["name"]: s["status"] for s in summary["stages"]}

@@ -1,0 +1,120 @@
+"""Data parallel StackGAN: 2 replicas under MirroredStrategy (the CPU split into 2 logical devices,
+one subprocess) train Stage-I and Stage-II to the weights one device reaches on the same global
+batch from the same initial weights; synchronized batch norm included, Stage-I G stays frozen.
+
+Stage-II is compared after ONE step: the tiny Stage-II (batch-norm over 4 samples) is chaotic
+enough that on one device alone a 1e-6 relative change of the input images makes ~15% of its
+weights differ by up to 2 lr after two Adam steps (measured), so a second step would test round-off,
+not the distribution. Stage-I agrees after two.
+
+(Multi-process groups, the launcher, chief-only checkpoints are tested once, on StarGAN / STGAN.)
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LR = 2e-4                 # the tiny preset's Adam lr (checked in the script)
+STEPS = {1: 2, 2: 1}      # steps per stage (see above)
+
+SCRIPT = textwrap.dedent('''
+    import sys
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from common_tools.distribute import Distribution
+    from stackgan.config import StackGANConfig
+    from stackgan.networks import stage_networks
+    from stackgan.step import TrainStep
+
+    out, lr, steps = sys.argv[1], float(sys.argv[2]), {1: int(sys.argv[3]), 2: int(sys.argv[4])}
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    runs = {"one": Distribution("one"), "two": Distribution("mirrored", mirrored, replicas=2)}
+    for stage in (1, 2):
+        cfg = StackGANConfig.tiny().for_stage(stage)
+        cfg = cfg.replace(generator_lr=lr, discriminator_lr=lr)
+        rng = np.random.default_rng(stage)
+        n, s = 2 * cfg.batch_size, cfg.image_size                  # the global batch of 2 replicas
+        images = rng.uniform(-1, 1, (n, s, s, 3)).astype(np.float32)
+        wrong = rng.uniform(-1, 1, (n, s, s, 3)).astype(np.float32)
+        emb = rng.normal(size=(n, cfg.embedding_dim)).astype(np.float32)
+        init, weights = None, {}
+        for name, dist in runs.items():
+            with dist.scope():
+                nets = stage_networks(cfg)
+            if init is None:
+                init = {k: v.get_weights() for k, v in nets.items()}
+            for k, v in nets.items():                               # the same initial weights
+                v.set_weights(init[k])
+                for w in v.weights:
+                    weights[f"init/{k}/{w.path}"] = np.asarray(w.numpy())
+            step = (TrainStep(cfg, nets["G1"], nets["D1"], dist=dist) if stage == 1 else
+                    TrainStep(cfg, nets["G2"], nets["D2"], G1=nets["G1"], dist=dist))
+            for _ in range(steps[stage]):
+                loss = step(images, wrong, emb)
+            for k, v in nets.items():
+                for w in v.weights:
+                    weights[f"{name}/{k}/{w.path}"] = np.asarray(w.numpy())
+            weights[f"{name}/loss/D"] = np.float32(loss["loss/D"])
+            weights[f"{name}/loss/G"] = np.float32(loss["loss/G"])
+        np.savez(f"{out}/stage{stage}.npz", **weights)
+''')
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("stackgan_dist"))
+    script = os.path.join(out, "run.py")
+    with open(script, "w") as f:
+        f.write(SCRIPT)
+    env = {**os.environ, "PYTHONPATH": FOLDER + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([sys.executable, script, out, str(LR), str(STEPS[1]), str(STEPS[2])], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {stage: dict(np.load(os.path.join(out, f"stage{stage}.npz"))) for stage in (1, 2)}
+
+
+def _split(w, name):
+    """{"G1/<weight path>": array, ...} of run ``name`` (one, two, init), losses left out."""
+    return {k[len(name) + 1:]: v for k, v in w.items()
+            if k.startswith(name + "/") and not k.startswith(name + "/loss/")}
+
+
+def _assert_close(got, ref, steps, what):
+    """Equal within float tolerance. Adam's first step moves a weight by ~lr * sign(gradient), so
+    where a gradient is ~0 (round-off level) the all-reduce's summation order can flip its sign:
+    those few elements may differ by up to one step per update (lr each); all others agree."""
+    assert sorted(got) == sorted(ref) and len(ref) > 10
+    diffs = np.concatenate([np.abs(got[k] - ref[k]).ravel() for k in ref])
+    assert diffs.max() < steps * LR * 1.01, f"{what}: 2 replicas vs one device differ by {diffs.max()}"
+    assert np.mean(diffs > 1e-5) < 2e-3, f"{what}: {np.mean(diffs > 1e-5):.3%} of the weights differ"
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_two_replicas_train_what_one_device_trains_on_the_global_batch(trained, stage):
+    w = trained[stage]
+    one, two = _split(w, "one"), _split(w, "two")
+    _assert_close(two, one, STEPS[stage], f"stage {stage}")
+    init = _split(w, "init")
+    trained_nets = ("G1", "D1") if stage == 1 else ("G2", "D2")
+    for net in trained_nets:                                          # training moved them
+        moved = max(float(np.max(np.abs(two[k] - init[k]))) for k in init if k.startswith(net + "/"))
+        assert moved > LR / 2, f"stage {stage}: {net} did not train"
+    if stage == 2:                                                    # Stage-I G stays frozen
+        for k in (k for k in init if k.startswith("G1/")):
+            assert np.array_equal(two[k], init[k]) and np.array_equal(one[k], init[k]), k
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_the_losses_are_global_batch_means(trained, stage):
+    w = trained[stage]
+    for key in ("loss/D", "loss/G"):
+        assert float(w[f"two/{key}"]) == pytest.approx(float(w[f"one/{key}"]), rel=1e-3, abs=1e-4)
