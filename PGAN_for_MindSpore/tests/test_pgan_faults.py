@@ -6,10 +6,8 @@ a folder of corrupt images: test_pgan_cli.py; one corrupt image among good ones:
 
 import importlib.util
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import mindspore as ms
 import pytest
@@ -41,16 +39,7 @@ def test_cli_resume_after_sigkill_mid_fade(faces, tmp_path):
     log = run_dir / "train_log.jsonl"
     proc = subprocess.Popen(argv, cwd=FOLDER, env=testing._env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 600      # the 8x8 graphs compile first: slow on a busy CPU
-        while time.time() < deadline and proc.poll() is None:
-            if log.exists() and any(r.get("step", 0) >= 2 for r in read_jsonl(str(log))):
-                break
-            time.sleep(0.1)
-        assert proc.poll() is None, f"training ended before the kill:\n{proc.stderr.read()[-2000:]}"
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait(timeout=60)
+    testing.kill_after_step(proc, log, 2, timeout=600)   # the 8x8 graphs compile first: slow on a busy CPU
     killed_at = max(r["step"] for r in read_jsonl(str(log)))
     assert 2 <= killed_at < 7                                            # in the fade, before its end
     done = testing.run_script(FOLDER, argv[1:])
