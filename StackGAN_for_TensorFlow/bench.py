@@ -9,7 +9,7 @@ then one G update, the reference's order) of Stage-I (64 px) and Stage-II (256 p
 Stage-I G) at the paper config and batch 64, in fp32 and in mixed precision (mixed_float16 on GPU,
 mixed_bfloat16 on CPU), after a warm-up (tracing) iteration; Stage-II is timed over 1 iteration on a
 CPU (tens of seconds each). The generators' latency at the card's batch 64 (Stage-I alone; Stage-I
-then Stage-II) through tf.function, the frozen .pb and ONNX Runtime.
+then Stage-II) through tf.function, the frozen .pb and ONNX Runtime, each path in its own process.
 """
 
 from __future__ import annotations
@@ -54,7 +54,12 @@ def worker_train(quick: bool, stage: int, batch: int, mixed: bool, iters: int) -
             "timed_iterations": iters}
 
 
-def worker_infer(quick: bool, stage: int, runs: int) -> dict:
+PATHS = {"tf": "TF tf.function", "pb": "frozen .pb", "onnx": "ONNX Runtime CPU"}
+
+
+def worker_infer(quick: bool, stage: int, runs: int, path: str) -> dict:
+    """One path's latency in its own process: the process holds one copy of the graph (holding all
+    three at once, Stage-II's process peaked at 22.5 GB on a 24 GB machine)."""
     import tempfile
 
     import numpy as np
@@ -69,17 +74,21 @@ def worker_infer(quick: bool, stage: int, runs: int) -> dict:
     batch = 2 if quick else offline.CARD_BATCH
     cfg = _cfg(quick, stage, batch)
     nets = stage_networks(cfg, discriminator=False)
-    tmp = tempfile.mkdtemp()                          # in the harness's TMPDIR, removed with it
-    paths = export.freeze(cfg, nets, os.path.join(tmp, "g.pb"), os.path.join(tmp, "g.onnx"), batch=batch)
     rng = np.random.default_rng(0)
     feed = {"embedding": rng.normal(size=(batch, cfg.embedding_dim)).astype(np.float32),
             "noise": offline.draw_noise(cfg, batch, seed=0)}
-    fn = export.serving_function(cfg, nets, batch=batch)
-    pb, onnx = FrozenGraph(paths["pb"], outputs=[export.output_name(cfg)]), OnnxModel(paths["onnx"])
-    calls = {"TF tf.function": lambda: fn(**feed), "frozen .pb": lambda: pb.run(feed),
-             "ONNX Runtime CPU": lambda: onnx.run(feed)}
-    return {"stage": stage, "batch_size": batch, "image_size": offline.image_size(cfg),
-            "ms": {k: 1000 * median_time(call, runs)["median"] for k, call in calls.items()}}
+    if path == "tf":
+        fn = export.serving_function(cfg, nets, batch=batch)
+        call = lambda: fn(**feed)  # noqa: E731
+    else:
+        tmp = tempfile.mkdtemp()                      # in the harness's TMPDIR, removed with it
+        onnx_path = os.path.join(tmp, "g.onnx") if path == "onnx" else None
+        paths = export.freeze(cfg, nets, os.path.join(tmp, "g.pb"), onnx_path, batch=batch)
+        del nets                                      # the graph holds the weights as constants now
+        model = OnnxModel(paths["onnx"]) if path == "onnx" else FrozenGraph(paths["pb"], outputs=[export.output_name(cfg)])
+        call = lambda: model.run(feed)  # noqa: E731
+    return {"stage": stage, "batch_size": batch, "image_size": offline.image_size(cfg), "path": PATHS[path],
+            "ms": 1000 * median_time(call, runs)["median"]}
 
 
 def configurations(args):
@@ -90,8 +99,9 @@ def configurations(args):
             out.append(Config(f"Stage-{'I' * stage} train batch {batch} {'mixed' if mixed else 'fp32'}",
                               "bench:worker_train", dict(quick=args.quick, stage=stage, batch=batch,
                                                          mixed=mixed, iters=iters), group="train"))
-    out += [Config(f"G latency Stage-{'I' * stage} batch {64 if not args.quick else 2}", "bench:worker_infer",
-                   dict(quick=args.quick, stage=stage, runs=runs), group="infer") for stage in (1, 2)]
+    out += [Config(f"G latency Stage-{'I' * stage} batch {64 if not args.quick else 2} {PATHS[path]}",
+                   "bench:worker_infer", dict(quick=args.quick, stage=stage, runs=runs, path=path), group="infer")
+            for stage in (1, 2) for path in PATHS]
     return out
 
 
@@ -102,9 +112,9 @@ def table(result) -> str:
              f"warm-up {r['warmup_s']:.0f} s), peak RSS {e['peak_rss_mb'] / 1024:.2f} GB"]
             for e in entries(result, "train", ok_only=True) for r in [e["result"]]]
     rows += [[f"G latency {'Stage-I' if e['result']['stage'] == 1 else 'Stage-I + Stage-II'} "
-              f"({e['result']['image_size']} px), batch {e['result']['batch_size']}, {path}",
-              f"{ms:.4g} ms (peak RSS {e['peak_rss_mb'] / 1024:.2f} GB)"]
-             for e in entries(result, "infer", ok_only=True) for path, ms in e["result"]["ms"].items()]
+              f"({e['result']['image_size']} px), batch {e['result']['batch_size']}, {e['result']['path']}",
+              f"{e['result']['ms']:.4g} ms (peak RSS {e['peak_rss_mb'] / 1024:.2f} GB)"]
+             for e in entries(result, "infer", ok_only=True)]
     return markdown_table(["figure", "value"], rows)
 
 

@@ -115,13 +115,13 @@ class STGANConfig(Presets):
         minute; widths 32, 4 layers, 3 STU cells; lr / 10 for the last quarter of the epochs."""
         base = dict(img_size=32, enc_dim=32, dec_dim=32, stu_dim=32, dis_dim=32, dis_fc_dim=128,
                     enc_layers=4, dec_layers=4, dis_layers=4, shortcut_layers=3, inject_layers=3,
-                    bn_momentum=0.9, batch_size=16, epochs=8, lr_decay_epoch=6, lr=5e-4, n_d=1,
+                    bn_momentum=0.9, batch_size=16, epochs=20, lr_decay_epoch=15, lr=5e-4, n_d=1,
                     n_sample=6, sample_every=0, save_every=100)
         return cls(**{**base, **overrides})
 
     @classmethod
     def long(cls, **overrides) -> "STGANConfig":
-        """The demo's networks for about an hour of a 2-core CPU (`make demo LONG=1`): 15x the epochs."""
+        """The demo's networks for about an hour of a 2-core CPU (`make demo LONG=1`): 120 epochs (6x the demo's)."""
         return cls.demo(**{"epochs": 120, "lr_decay_epoch": 90, "save_every": 500, **overrides})
 
     @classmethod

@@ -1,7 +1,7 @@
 """StarGAN losses: pure functions of scores, logits and images (no networks, no optimisers).
 
     L_D = L_adv^D + lambda_cls * L_cls^r + lambda_gp * L_gp
-    L_G = L_adv^G + lambda_cls * L_cls^f + lambda_rec * L_rec
+    L_G = L_adv^G + lambda_cls * L_cls^f + lambda_rec * L_rec  (+ lambda_id * L_id, off in the paper)
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ def classification_loss(logits, labels):
 def reconstruction_loss(x_real, x_rec):
     """L_rec = E[|x - G(G(x, c_trg), c_org)|]   (L1, mean over all pixels)."""
     return tf.reduce_mean(tf.abs(x_real - x_rec))
+
+
+def identity_loss(x_real, x_same):
+    """L_id = E[|x - G(x, c_org)|]   (L1; asking for the labels it has must change nothing. Not in
+    StarGAN: the identity-mapping term of CycleGAN, used here only by the CPU demo preset)."""
+    return tf.reduce_mean(tf.abs(x_real - x_same))
 
 
 def gradient_penalty(grad):

@@ -118,13 +118,17 @@ class TrainStep:
             x_rec = G(x_fake, c_org)
             g_loss_rec = losses.reconstruction_loss(x_real, tf.cast(x_rec, tf.float32))
             g_loss = g_loss_fake + cfg.lambda_rec * g_loss_rec + cfg.lambda_cls * g_loss_cls
+            extra = {}
+            if cfg.lambda_id > 0:                          # a static choice: traced in or out
+                extra["loss/G_id"] = losses.identity_loss(x_real, tf.cast(G(x_real, c_org), tf.float32))
+                g_loss = g_loss + cfg.lambda_id * extra["loss/G_id"]
             share = dist.average(g_loss)
             scaled = self.g_opt.scale_loss(share) if self.loss_scaling else share
         grads = tape.gradient(scaled, G.trainable_variables)
         dist.apply(self.g_opt, grads, G.trainable_variables)
         return {k: dist.average(v) for k, v in {
             "loss/G": g_loss, "loss/G_fake": g_loss_fake, "loss/G_rec": g_loss_rec,
-            "loss/G_cls": g_loss_cls}.items()}
+            "loss/G_cls": g_loss_cls, **extra}.items()}
 
     def _d_train(self, x_real, c_org):
         # target domain labels: the (global) batch's own labels, shuffled across the batch;

@@ -29,6 +29,7 @@ def test_adversarial_and_reconstruction_losses():
     assert float(losses.d_adversarial_loss(tf.constant([1.0, 3.0]), tf.constant([0.5]))) == -1.5
     assert float(losses.g_adversarial_loss(tf.constant([2.0]))) == -2.0
     assert float(losses.reconstruction_loss(tf.zeros([2, 3]), -tf.ones([2, 3]))) == 1.0
+    assert float(losses.identity_loss(tf.zeros([2, 2]), tf.constant([[0.0, 2.0], [0.0, -2.0]]))) == 1.0
 
 
 def test_learning_rate_schedule_is_the_papers():
@@ -92,6 +93,17 @@ def test_one_iteration_updates_d_then_g(batch):
     step(*batch, iteration=2)
     step(*batch, iteration=3)
     assert step._d_step.experimental_get_tracing_count() == step._g_step.experimental_get_tracing_count() == 1
+
+
+def test_identity_loss_is_in_g_total_only_when_weighted(batch):
+    cfg = StarGANConfig.tiny().replace(lambda_id=3.0)
+    G, D = build_generator(cfg), build_discriminator(cfg)
+    out = TrainStep(cfg, G, D)(*batch, iteration=1)
+    assert out["loss/G_id"] > 0
+    assert out["loss/G"] == pytest.approx(out["loss/G_fake"] + 10 * out["loss/G_rec"] + out["loss/G_cls"]
+                                          + 3 * out["loss/G_id"], rel=1e-5)
+    with pytest.raises(UserError, match="lambda_id"):
+        StarGANConfig.tiny().replace(lambda_id=-1.0)
 
 
 def test_learning_rate_reaches_the_optimizers(batch):

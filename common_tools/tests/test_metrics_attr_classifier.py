@@ -119,7 +119,8 @@ def test_ensure_takes_over_a_stale_lock_and_waits_for_a_live_one(faces, tmp_path
     (out / ac.LOCK_FILE).write_text(str(dead.pid))  # its trainer died
     monkeypatch.setattr(ac, "_read_meta", lambda d: None if not calls else {
         "format": ac.META_FORMAT, "attrs": ["Male"], "image_size": 32, "data": ac._data_fingerprint(faces),
-        "preprocess": ac.default_preprocess(32).to_dict(), "split": ac.DEFAULT_SPLIT.to_dict()})
+        "preprocess": ac.default_preprocess(32).to_dict(), "split": ac.DEFAULT_SPLIT.to_dict(),
+        "jitter": ac._jitter_spec(ac.RESOLUTION_JITTER)})
     assert ac.ensure_classifier(faces, ["Male"], str(out), image_size=32) == "loaded"
     assert calls and calls[0]["steps"] == ac.DEMO_STEPS and not (out / ac.LOCK_FILE).exists()
 
@@ -167,6 +168,38 @@ def test_specs_are_recorded_and_a_different_or_old_classifier_is_retrained(faces
     assert note.count("\n") == 0 and "retraining" in note and "preprocessing differ" in note
 
 
+def test_resolution_jitter_is_recorded_seeded_and_part_of_the_recipe(faces, tmp_path, monkeypatch, capsys):
+    import tensorflow as tf
+
+    out = str(tmp_path / "plain")
+    ac.train_classifier(faces, ["Male"], out, image_size=32, steps=1, batch_size=4, verbose=0, jitter=None)
+    assert ac.AttributeClassifier.load(out).meta["jitter"] is None
+    calls = []
+
+    def training(*a, **k):
+        calls.append(k)
+        raise Trained
+
+    monkeypatch.setattr(ac, "train_classifier", training)
+    ac.ensure_classifier(faces, ["Male"], out, image_size=32, jitter=None)  # asked for as it is: loaded
+    assert not calls
+    capsys.readouterr()
+    with pytest.raises(Trained):  # the default recipe jitters: the plain one is retrained
+        ac.ensure_classifier(faces, ["Male"], out, image_size=32)
+    assert calls[-1]["jitter"] == ac.RESOLUTION_JITTER and "resolution jitter differ" in capsys.readouterr().err
+
+    # batches: a sharp pattern, so a shrunk one differs; seeded, so two passes are equal
+    x = np.tile(np.array([[-1.0, 1.0]], np.float32), (32, 16))[None, :, :, None].repeat(3, -1).repeat(8, 0)
+    ds = tf.data.Dataset.from_tensors((x, np.zeros((8, 1), np.float32))).repeat(40)
+    one = [b[0].numpy() for b in ac._jittered(ds, 32, {"p": 0.5, "lowest": 8}, seed=3)]
+    two = [b[0].numpy() for b in ac._jittered(ds, 32, {"p": 0.5, "lowest": 8}, seed=3)]
+    changed = [not np.array_equal(b, x) for b in one]
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))
+    assert 8 <= sum(changed) <= 32 and all(b.shape == x.shape for b in one)  # about half of 40
+    with pytest.raises(UserError, match="unknown resolution jitter"):
+        ac._jitter_spec({"p": 0.5, "low": 8})
+
+
 def test_a_classifier_from_before_the_specs_is_declared_stale(faces, tmp_path, monkeypatch, capsys):
     out = tmp_path / "old"
     ac.train_classifier(faces, ["Male"], str(out), image_size=32, steps=1, batch_size=4, verbose=0)
@@ -184,7 +217,7 @@ def test_a_classifier_from_before_the_specs_is_declared_stale(faces, tmp_path, m
     monkeypatch.setattr(ac, "train_classifier", lambda *a, **k: calls.append(k) or str(out))
     monkeypatch.setattr(ac.AttributeClassifier, "load", classmethod(lambda cls, d: "loaded"))
     trained = {**meta, "format": ac.META_FORMAT, "preprocess": ac.default_preprocess(32).to_dict(),
-               "split": ac.DEFAULT_SPLIT.to_dict()}
+               "split": ac.DEFAULT_SPLIT.to_dict(), "jitter": ac._jitter_spec(ac.RESOLUTION_JITTER)}
     monkeypatch.setattr(ac, "_read_meta", lambda d: trained if calls else meta)
     assert ac.ensure_classifier(faces, ["Male"], str(out), image_size=32) == "loaded" and len(calls) == 1
     note = capsys.readouterr().err.strip()

@@ -166,12 +166,13 @@ def crop_spec(text: str, image_size: int):
 
 def cmd_attr_train(a) -> dict:
     from common_tools import celeba
-    from common_tools.metrics.attr_classifier import AttributeClassifier, train_classifier
+    from common_tools.metrics.attr_classifier import RESOLUTION_JITTER, AttributeClassifier, train_classifier
 
     preprocess = celeba.Preprocess(crop=crop_spec(a.crop, a.image_size), resize=a.resize, flip=a.flip)
     out = train_classifier(a.data_root, a.attrs, a.out_dir, image_size=a.image_size, steps=a.steps,
                            batch_size=a.batch_size, preprocess=preprocess,
-                           split=split_spec(a.split, a.split_seed, a.n_test), seed=a.seed)
+                           split=split_spec(a.split, a.split_seed, a.n_test), seed=a.seed,
+                           jitter=None if a.no_jitter else RESOLUTION_JITTER)
     meta = AttributeClassifier.load(out).meta
     return {"classifier": out, "test_accuracy": meta.get("test_accuracy"), "train_seconds": meta.get("train_seconds")}
 
@@ -252,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default (the protocol's face crop for --image_size), center:SIZE or box:TOP,LEFT,SIZE")
     s.add_argument("--resize", default="bicubic_tf1", choices=["bicubic_tf1", "bilinear"])
     s.add_argument("--flip", action="store_true", help="random horizontal flips of training images")
+    s.add_argument("--no_jitter", action="store_true",
+                   help="no resolution jitter (by default half the training batches are shrunk to a random "
+                        "size >= 24 px and resized back, so generators' low-resolution faces are judged fairly)")
     s.add_argument("--split", default="partition", choices=SPLITS,
                    help="partition: list_eval_partition.txt (else CelebA's number ranges); "
                         "seeded: shuffled, the first --n_test rows (at most a tenth) are the test set")

@@ -10,6 +10,13 @@ attribute). ``classifier.json`` is written last and atomically, so its presence 
 complete. A folder whose ``classifier.json`` predates the recorded specs (``format`` < 2) still loads
 for predictions; :func:`ensure_classifier` retrains it, and ``.preprocess`` says it is stale.
 
+Training jitters the resolution (:data:`RESOLUTION_JITTER`): each batch is, with probability 1/2,
+shrunk to a random size and resized back, because the judge scores generators that work at 32 or
+64 px, whose faces reach it resized from fewer pixels than its own crop has. Without it, the 64-px
+judge trained for 400 steps was right on 80 % of real test faces for Young at its own view and on
+57 % of them seen as a 64-px StarGAN output (mean of 13 attributes 94.4 % / 88.7 %); with it and
+1,000 steps, 95.5 % / 95 % (96.7 % / 98.2 %), and 90.5 % for Young at a 32-px view (2,000 SynthFaces).
+
 Defaults (the protocol's, shared by every model that is judged by it): :func:`default_preprocess`
 (the face crop of the 178x218 aligned photo per size, TF1 bicubic resize, no flip),
 :data:`DEFAULT_SPLIT` (CelebA's partition), :func:`default_classifier_dir` (where the demos keep it).
@@ -40,6 +47,9 @@ WEIGHTS_FILE = "classifier.weights.h5"
 META_FILE = "classifier.json"
 LOCK_FILE = ".training.lock"
 META_FORMAT = 2  # 2: "preprocess" and "split" are spec dicts (celeba.Preprocess / split to_dict())
+# Resolution jitter of the training batches: with probability ``p``, a batch is resized (antialiased)
+# to a random size in [lowest, image_size] and back (bilinear). ``None`` in train_classifier: off.
+RESOLUTION_JITTER = {"p": 0.5, "lowest": 24}
 
 # The protocol's face crops of the 178x218 aligned photo, by classifier size (others use the 128 one)
 CLASSIFIER_CROPS = {128: celeba.Crop(top=26, left=3, size=170), 64: celeba.Crop(top=40, left=15, size=148)}
@@ -275,13 +285,14 @@ def _dataset(data_root, files, labels, preprocess: celeba.Preprocess, image_size
 def train_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_size: int = 128,
                      steps: int = 1500, batch_size: int = 32, preprocess: celeba.Preprocess | None = None,
                      split: celeba.SplitSpec | None = None, seed: int = 0, lr: float = 1e-3,
-                     verbose: int = 1) -> str:
+                     jitter: dict | None = RESOLUTION_JITTER, verbose: int = 1) -> str:
     """Train on the training split of a CelebA-format folder; save to ``out_dir``; return ``out_dir``.
 
     ``preprocess`` (a ``celeba.Preprocess``; default :func:`default_preprocess` of ``image_size``)
     crops and resizes the photos, ``split`` (``celeba.SeededSplit`` / ``celeba.PartitionSplit``;
-    default :data:`DEFAULT_SPLIT`) picks the train/test rows. Both are stored in ``classifier.json``
-    with the test-split accuracy per attribute.
+    default :data:`DEFAULT_SPLIT`) picks the train/test rows, ``jitter`` (:data:`RESOLUTION_JITTER`;
+    ``None``: off) resizes training batches. All three are stored in ``classifier.json`` with the
+    test-split accuracy per attribute.
 
         train_classifier("runs/data/synthfaces", ["Male", "Young"], "runs/clf", image_size=64, steps=300)
     """
@@ -310,6 +321,8 @@ def train_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_s
                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="acc")])
     train_ds = _dataset(data_root, list(files[train_idx]), labels[train_idx], preprocess, image_size,
                         batch_size, True, seed)
+    if jitter:
+        train_ds = _jittered(train_ds, image_size, jitter, seed)
     t0 = time.time()
     if verbose and not sys.stderr.isatty():
         verbose = 2  # one summary line instead of a progress bar redrawn into a log file
@@ -332,7 +345,7 @@ def train_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_s
     os.makedirs(out_dir, exist_ok=True)
     model.save_weights(os.path.join(out_dir, WEIGHTS_FILE))
     meta = {"format": META_FORMAT, "attrs": attrs, "image_size": int(image_size),
-            "preprocess": preprocess.to_dict(), "split": split.to_dict(),
+            "preprocess": preprocess.to_dict(), "split": split.to_dict(), "jitter": _jitter_spec(jitter),
             "steps": int(steps), "batch_size": int(batch_size), "seed": int(seed), "data": fingerprint,
             "train_seconds": round(train_s, 1), "test_accuracy": test_acc}
     tmp = os.path.join(out_dir, META_FILE + f".tmp{os.getpid()}")
@@ -340,6 +353,35 @@ def train_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_s
         json.dump(meta, f, indent=2)
     os.replace(tmp, os.path.join(out_dir, META_FILE))
     return out_dir
+
+
+def _jitter_spec(jitter: dict | None) -> dict | None:
+    if not jitter:
+        return None
+    unknown = set(jitter) - {"p", "lowest"}
+    if unknown:
+        raise UserError(f"unknown resolution jitter key(s) {sorted(unknown)}; expected p and lowest")
+    return {"p": float(jitter["p"]), "lowest": int(jitter["lowest"])}
+
+
+def _jittered(ds, image_size: int, jitter: dict, seed: int):
+    """Batch ``i`` resized to a size in [lowest, image_size] and back when its draw is below ``p``
+    (stateless draws from (seed, i): the same batches every run)."""
+    import tensorflow as tf
+
+    spec, size = _jitter_spec(jitter), int(image_size)
+    lowest = min(max(spec["lowest"], 1), size)
+
+    def resize(i, xy):
+        x, y = xy
+        key = tf.stack([tf.constant(int(seed), tf.int64), i])
+        draw = tf.random.stateless_uniform([], seed=key)
+        small = tf.random.stateless_uniform([], seed=key + 1, minval=lowest, maxval=size + 1, dtype=tf.int32)
+        shrunk = tf.image.resize(tf.image.resize(x, tf.stack([small, small]), method="bilinear", antialias=True),
+                                 (size, size), method="bilinear")
+        return tf.where(draw < spec["p"], shrunk, x), y
+
+    return ds.enumerate().map(resize, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def _read_meta(directory: str) -> dict | None:
@@ -353,7 +395,8 @@ def _read_meta(directory: str) -> dict | None:
         raise UserError(f"unreadable classifier description {path}: {exc}") from None
 
 
-def _mismatch(meta: dict | None, attrs, image_size, fingerprint, preprocess, split) -> str | None:
+def _mismatch(meta: dict | None, attrs, image_size, fingerprint, preprocess, split,
+              jitter=RESOLUTION_JITTER) -> str | None:
     """Why the classifier described by ``meta`` is not the one asked for (None: it is; "" : none there)."""
     if meta is None:
         return ""
@@ -363,7 +406,8 @@ def _mismatch(meta: dict | None, attrs, image_size, fingerprint, preprocess, spl
               ("image size", meta.get("image_size"), image_size),
               ("data", meta.get("data"), fingerprint),
               ("preprocessing", meta.get("preprocess"), json.loads(json.dumps(preprocess.to_dict()))),
-              ("split", meta.get("split"), json.loads(json.dumps(split.to_dict()))))
+              ("split", meta.get("split"), json.loads(json.dumps(split.to_dict()))),
+              ("resolution jitter", meta.get("jitter"), _jitter_spec(jitter)))
     changed = [what for what, have, want in checks if have != want]
     return f"its {', '.join(changed)} differ" if changed else None
 
@@ -378,7 +422,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-DEMO_STEPS = 400
+DEMO_STEPS = 1000
 
 
 def ensure_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_size: int = 64,
@@ -388,23 +432,24 @@ def ensure_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_
     Several processes (the demos) may call this at once: one trains under a lock file
     (``out_dir/.training.lock``, created exclusively, holding its pid); the others wait for it and load.
     A lock whose process is gone is taken over. ``kw`` goes to :func:`train_classifier`
-    (steps, batch_size, preprocess, split, seed ...); ``steps`` defaults to ``DEMO_STEPS`` (400: 114 s
-    of training at 64 px on a shared 2-core CPU, 94.4 % mean test accuracy over 13 face attributes
-    on 2,000 SynthFaces, 200 test images). A classifier there that differs (or predates the recorded
-    specs) is retrained, with a one-line note on stderr saying why.
+    (steps, batch_size, preprocess, split, jitter, seed ...); ``steps`` defaults to ``DEMO_STEPS``
+    (1,000: about 110 s of training at 64 px on a 2-core CPU, 96.7 % mean test accuracy over 13 face
+    attributes on 2,000 SynthFaces, 200 test images). A classifier there that differs (or predates
+    the recorded specs) is retrained, with a one-line note on stderr saying why.
     """
     kw.setdefault("steps", DEMO_STEPS)
     attrs = list(attrs)
     preprocess = kw.get("preprocess") or default_preprocess(image_size)
     split = kw.get("split") or DEFAULT_SPLIT
-    kw.update(preprocess=preprocess, split=split)
+    jitter = kw.get("jitter", RESOLUTION_JITTER)
+    kw.update(preprocess=preprocess, split=split, jitter=jitter)
     fingerprint = _data_fingerprint(data_root)
     os.makedirs(out_dir, exist_ok=True)
     lock = os.path.join(out_dir, LOCK_FILE)
     deadline = time.time() + wait_s
     trained = False
     while True:
-        why = _mismatch(_read_meta(out_dir), attrs, image_size, fingerprint, preprocess, split)
+        why = _mismatch(_read_meta(out_dir), attrs, image_size, fingerprint, preprocess, split, jitter)
         if why is None:
             return AttributeClassifier.load(out_dir)
         if trained:  # never train twice in one call (e.g. a folder another process keeps changing)
@@ -432,7 +477,7 @@ def ensure_classifier(data_root: str, attrs: Sequence[str], out_dir: str, image_
         with os.fdopen(fd, "w") as f:
             f.write(str(os.getpid()))
         try:
-            why = _mismatch(_read_meta(out_dir), attrs, image_size, fingerprint, preprocess, split)
+            why = _mismatch(_read_meta(out_dir), attrs, image_size, fingerprint, preprocess, split, jitter)
             if why is not None:
                 if why:
                     print(f"note: retraining the attribute classifier in {out_dir}: {why}", file=sys.stderr)
