@@ -63,10 +63,10 @@ def _name_parameters(net):
 class GBlock(nn.Cell):
     """One G scale: nearest x2 -> [EqConv3 -> leaky -> PixelNorm] x 2. (N, in, R, R) -> (N, out, 2R, 2R)."""
 
-    def __init__(self, in_depth, out_depth, slope=0.2, form="auto"):
-        super().__init__()
-        self.conv1 = EqualizedConv2d(in_depth, out_depth, 3, form=form)
-        self.conv2 = EqualizedConv2d(out_depth, out_depth, 3, form=form)
+    def __init__(self, in_depth, out_depth, slope=0.2, form="auto", resolution=None):
+        super().__init__()  # resolution: the block's output size 2R (the convolutions' size)
+        self.conv1 = EqualizedConv2d(in_depth, out_depth, 3, form=form, resolution=resolution)
+        self.conv2 = EqualizedConv2d(out_depth, out_depth, 3, form=form, resolution=resolution)
         self.slope = slope
 
     def construct(self, x):
@@ -81,10 +81,10 @@ class DBlock(nn.Cell):
     (N, new, R, R) -> (N, previous, R/2, R/2).
     """
 
-    def __init__(self, depth, previous_depth, slope=0.2, form="auto"):
-        super().__init__()
-        self.conv1 = EqualizedConv2d(depth, depth, 3, form=form)
-        self.conv2 = EqualizedConv2d(depth, previous_depth, 3, form=form)
+    def __init__(self, depth, previous_depth, slope=0.2, form="auto", resolution=None):
+        super().__init__()  # resolution: the block's input size R (the convolutions' size)
+        self.conv1 = EqualizedConv2d(depth, depth, 3, form=form, resolution=resolution)
+        self.conv2 = EqualizedConv2d(depth, previous_depth, 3, form=form, resolution=resolution)
         self.slope = slope
 
     def construct(self, x):
@@ -116,7 +116,7 @@ class Generator(nn.Cell):
         self.conv_form = resolve_conv_form(conv_form)
         d0 = self.depths[0]
         self.format_layer = EqualizedLinear(self.latent_dim, 4 * 4 * d0)  # z -> (N, 16*d0)
-        self.scale0 = EqualizedConv2d(d0, d0, 3, form=self.conv_form)
+        self.scale0 = EqualizedConv2d(d0, d0, 3, form=self.conv_form, resolution=4)
         self.scale_layers = nn.CellList()
         self.to_rgb = nn.CellList([EqualizedConv2d(d0, self.image_channels, 1, form=self.conv_form)])
         for _ in range(num_scales - 1):
@@ -135,7 +135,7 @@ class Generator(nn.Cell):
         if self.num_scales >= len(self.depths):
             raise ValueError(f"no scale left to add: depths {self.depths} stop at {self.resolution}x{self.resolution}")
         previous, depth = self.depths[self.num_scales - 1], self.depths[self.num_scales]
-        self.scale_layers.append(GBlock(previous, depth, self.slope, self.conv_form))
+        self.scale_layers.append(GBlock(previous, depth, self.slope, self.conv_form, 2 * self.resolution))
         self.to_rgb.append(EqualizedConv2d(depth, self.image_channels, 1, form=self.conv_form))
 
     def add_scale(self):
@@ -190,7 +190,7 @@ class Discriminator(nn.Cell):
         d0 = self.depths[0]
         self.from_rgb = nn.CellList([EqualizedConv2d(self.image_channels, d0, 1, form=self.conv_form)])
         self.scale_layers = nn.CellList()  # scale_layers[i] takes 2^(i+3) -> 2^(i+2)
-        self.scale0_conv = EqualizedConv2d(d0 + 1, d0, 3, form=self.conv_form)
+        self.scale0_conv = EqualizedConv2d(d0 + 1, d0, 3, form=self.conv_form, resolution=4)
         self.scale0_linear = EqualizedLinear(4 * 4 * d0, d0)
         self.decision = EqualizedLinear(d0, 1)
         for _ in range(num_scales - 1):
@@ -209,7 +209,7 @@ class Discriminator(nn.Cell):
         if self.num_scales >= len(self.depths):
             raise ValueError(f"no scale left to add: depths {self.depths} stop at {self.resolution}x{self.resolution}")
         previous, depth = self.depths[self.num_scales - 1], self.depths[self.num_scales]
-        self.scale_layers.append(DBlock(depth, previous, self.slope, self.conv_form))
+        self.scale_layers.append(DBlock(depth, previous, self.slope, self.conv_form, 2 * self.resolution))
         self.from_rgb.append(EqualizedConv2d(self.image_channels, depth, 1, form=self.conv_form))
 
     def add_scale(self):

@@ -124,11 +124,13 @@ def test_reference_parameter_counts_per_scale():
 # ---------------------------------------------------------------- the two convolution forms
 
 
-@pytest.mark.parametrize("form", ["matmul", "native"])
+@pytest.mark.parametrize("form, resolution", [("matmul", None), ("matmul", 4), ("native", None)],
+                         ids=["im2col", "shift", "native"])
 @pytest.mark.parametrize("k", [1, 3])
-def test_conv_forms_match_nn_conv2d(form, k):
+def test_conv_forms_match_nn_conv2d(form, resolution, k):
     rng = np.random.default_rng(k)
-    eq = EqualizedConv2d(8, 6, k, form=form)
+    eq = EqualizedConv2d(8, 6, k, form=form, resolution=resolution)
+    assert (eq.shift is not None) == (resolution is not None and k > 1)
     eq.bias.set_data(_tensor(rng, (6,)))
     ref = nn.Conv2d(8, 6, k, pad_mode="pad", padding=k // 2, has_bias=True)
     ref.weight.set_data(ms.Tensor(eq.weight.asnumpy() * eq.scale))  # the same layer, scale folded in
@@ -211,6 +213,25 @@ def test_critic_penalty_gradient_matches_finite_differences():
             p.set_data(ms.Tensor(base, ms.float64))
             fd = (values[0] - values[1]) / (2 * eps)
             assert abs(fd - g[idx]) <= 1e-5 * (abs(fd) + 1.0), (p.name, idx, fd, g[idx])
+
+
+def test_shift_form_up_to_16x16_and_its_matrix():
+    from pgan.layers import shift_matrix
+
+    G = Generator(depths=(4, 4, 4, 4), latent_dim=4, num_scales=4, conv_form="matmul")   # 4 .. 32
+    D = Discriminator(depths=(4, 4, 4, 4), num_scales=4, stddev_group=2, conv_form="matmul")
+    for net in (G, D):
+        sizes = {c.resolution: c.shift is not None for _, c in net.cells_and_names()
+                 if isinstance(c, EqualizedConv2d) and c.kernel_size == 3}
+        assert sizes == {4: True, 8: True, 16: True, 32: False}
+    # the 0/1 matrix on a 2x3 image: x @ S is the 3x3 "same" convolution's k*k taps, zero-padded
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    S = shift_matrix(2, 3, 3)
+    taps = (np.tile(x.reshape(-1), 9)[None] * S.T)  # [HW out, 9*HW in]: tap t's input per output pixel
+    padded = np.pad(x, 1)
+    for t in range(9):
+        window = padded[t // 3:t // 3 + 2, t % 3:t % 3 + 3].reshape(-1)
+        assert np.array_equal(taps[:, t * 6:(t + 1) * 6].sum(axis=1), window)
 
 
 def test_conv_form_auto_follows_the_device_target():
