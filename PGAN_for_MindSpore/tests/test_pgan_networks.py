@@ -190,9 +190,12 @@ def test_whole_critic_penalty_gradient_same_in_both_forms():
 
 
 def test_critic_penalty_gradient_matches_finite_differences():
-    """Every op of D (both scales, the fade, stddev, linear) has the right second derivative."""
+    """Every op of D (both scales, the fade, stddev, linear) has the right second derivative;
+    32 feature maps, so that every 3x3 convolution takes the shift form."""
     ms.set_seed(2)
-    D = Discriminator(depths=(4, 4), num_scales=2, stddev_group=2, conv_form="matmul")
+    D = Discriminator(depths=(32, 32), num_scales=2, stddev_group=2, conv_form="matmul")
+    assert all(c.shift is not None for _, c in D.cells_and_names()
+               if isinstance(c, EqualizedConv2d) and c.kernel_size == 3)
     rng = np.random.default_rng(3)
     for p in D.trainable_params():  # float64, random biases too, so no term is trivially zero
         p.set_dtype(ms.float64)
@@ -218,12 +221,15 @@ def test_critic_penalty_gradient_matches_finite_differences():
 def test_shift_form_up_to_16x16_and_its_matrix():
     from pgan.layers import shift_matrix
 
-    G = Generator(depths=(4, 4, 4, 4), latent_dim=4, num_scales=4, conv_form="matmul")   # 4 .. 32
-    D = Discriminator(depths=(4, 4, 4, 4), num_scales=4, stddev_group=2, conv_form="matmul")
+    from pgan.layers import uses_shift
+
+    G = Generator(depths=(128, 128, 128, 128), latent_dim=4, num_scales=4, conv_form="matmul")   # 4 .. 32
+    D = Discriminator(depths=(128, 128, 128, 128), num_scales=4, stddev_group=2, conv_form="matmul")
     for net in (G, D):
         sizes = {c.resolution: c.shift is not None for _, c in net.cells_and_names()
                  if isinstance(c, EqualizedConv2d) and c.kernel_size == 3}
         assert sizes == {4: True, 8: True, 16: True, 32: False}
+    assert not uses_shift(16, 16) and uses_shift(16, 128) and not uses_shift(4, 64, kernel_size=1)
     # the 0/1 matrix on a 2x3 image: x @ S is the 3x3 "same" convolution's k*k taps, zero-padded
     x = np.arange(1.0, 7.0).reshape(2, 3)
     S = shift_matrix(2, 3, 3)
