@@ -22,7 +22,8 @@ MindSpore 2.10's CPU ``nn.Conv2d`` runs oneDNN's reference kernel (~1 GFLOP/s): 
 16x512x4x4 takes ~0.9 s forward, im2col ~35 ms, the shift form 12.5 ms: MindSpore's CPU slices
 cost 3x the matmul they feed (a 256x4608x512 matmul runs at 150 GFLOP/s, 8 ms). Forward +
 backward, 512 channels, batch 16 (``/tmp`` micro-benchmark, 2026-12-02): 4x4 81 -> 42 ms, 8x8
-178 -> 81 ms, 16x16 837 -> 422 ms; at 32x32 the shift matrix would cost more than the slices.
+178 -> 81 ms, 16x16 837 -> 422 ms. At 32x32 its second matmul would be twice the first at 512
+channels (a 9216 x 1024 matrix); not measured, so im2col stays there.
 The shift form needs the layer's resolution (``resolution=``, given by the networks); without it
 the layer uses im2col. "auto" (the default) picks "matmul"
 when MindSpore's device target is CPU and "native" otherwise, when the layer is built: call
