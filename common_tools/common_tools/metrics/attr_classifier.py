@@ -14,10 +14,10 @@ Training jitters the resolution (:data:`RESOLUTION_JITTER`): each batch is, with
 shrunk to a random size and resized back, because the judge scores generators that work at 32 or
 64 px, whose faces reach it resized from fewer pixels than its own crop has. Measured on 2,000
 SynthFaces (200 test faces): without it, the 64-px judge trained for 400 steps was right on 80 % of
-the real test faces for Young at its own view and on 57 % of them seen as a 64-px StarGAN output
-(mean of 13 attributes 94.4 % / 88.7 %); with it and 1,000 steps, 97 % for Young and 99.3 % mean at
-its own view, 100 % on StarGAN's five attributes at the StarGAN view (64 faces) and 98.1 % mean at
-STGAN's 32-px view.
+the real test faces for Young at its own view and on 57 % of them seen as a 64-px generator's
+centre crop sees them (mean of 13 attributes 94.4 % / 88.7 %); with it and 1,000 steps, 97 % for
+Young and 99.3 % mean at its own view, 100 % on hair colours, Male and Young at that 64-px view
+(64 faces) and 98.1 % mean at a 32-px view.
 
 Defaults (the protocol's, shared by every model that is judged by it): :func:`default_preprocess`
 (the face crop of the 178x218 aligned photo per size, TF1 bicubic resize, no flip),
