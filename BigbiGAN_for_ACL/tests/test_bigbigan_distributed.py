@@ -27,6 +27,7 @@ SCRIPT = textwrap.dedent('''
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from common_tools import testing
     from common_tools.distribute import Distribution
     from bigbigan.config import BigBiGANConfig
     from bigbigan.train import make_step
@@ -43,17 +44,11 @@ SCRIPT = textwrap.dedent('''
     for name, dist in runs.items():
         step = make_step(cfg, compile=False, dist=dist)       # eager: tracing costs ~30 s
         nets = {"G": step.G, "D": step.D, "E": step.E}
-        if init is None:
-            init = {k: v.get_weights() for k, v in nets.items()}
-        for k, v in nets.items():                                     # the same initial weights
-            v.set_weights(init[k])
-            for w in v.weights:
-                weights[f"init/{k}/{w.path}"] = np.asarray(w.numpy())
+        init = testing.start_from(nets, init)                         # the same initial weights
+        testing.record_weights(weights, "init", nets)
         for _ in range(steps):
             loss = step(x, y)
-        for k, v in nets.items():
-            for w in v.weights:
-                weights[f"{name}/{k}/{w.path}"] = np.asarray(w.numpy())
+        testing.record_weights(weights, name, nets)
         for k, v in loss.items():
             weights[f"{name}/{k}"] = np.float32(v)
     np.savez(f"{out}/weights.npz", **weights)

@@ -219,9 +219,7 @@ def test_critic_penalty_gradient_matches_finite_differences():
 
 
 def test_shift_form_up_to_16x16_and_its_matrix():
-    from pgan.layers import shift_matrix
-
-    from pgan.layers import uses_shift
+    from pgan.layers import shift_matrix, uses_shift
 
     G = Generator(depths=(128, 128, 128, 128), latent_dim=4, num_scales=4, conv_form="matmul")   # 4 .. 32
     D = Discriminator(depths=(128, 128, 128, 128), num_scales=4, stddev_group=2, conv_form="matmul")

@@ -30,6 +30,7 @@ SCRIPT = textwrap.dedent('''
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     tf.config.experimental.enable_op_determinism()   # the same reduction order whatever the load
     import keras
+    from common_tools import testing
     from common_tools.distribute import Distribution
     from stackgan.config import StackGANConfig
     from stackgan.networks import stage_networks
@@ -50,19 +51,13 @@ SCRIPT = textwrap.dedent('''
         for name, dist in runs.items():
             with dist.scope():
                 nets = stage_networks(cfg)
-            if init is None:
-                init = {k: v.get_weights() for k, v in nets.items()}
-            for k, v in nets.items():                               # the same initial weights
-                v.set_weights(init[k])
-                for w in v.weights:
-                    weights[f"init/{k}/{w.path}"] = np.asarray(w.numpy())
+            init = testing.start_from(nets, init)                   # the same initial weights
+            testing.record_weights(weights, "init", nets)
             step = (TrainStep(cfg, nets["G1"], nets["D1"], dist=dist) if stage == 1 else
                     TrainStep(cfg, nets["G2"], nets["D2"], G1=nets["G1"], dist=dist))
             for _ in range(steps[stage]):
                 loss = step(images, wrong, emb)
-            for k, v in nets.items():
-                for w in v.weights:
-                    weights[f"{name}/{k}/{w.path}"] = np.asarray(w.numpy())
+            testing.record_weights(weights, name, nets)
             weights[f"{name}/loss/D"] = np.float32(loss["loss/D"])
             weights[f"{name}/loss/G"] = np.float32(loss["loss/G"])
         np.savez(f"{out}/stage{stage}.npz", **weights)

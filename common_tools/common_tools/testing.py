@@ -359,6 +359,24 @@ def run_weights(weights: dict, name: str) -> dict:
             if k.startswith(name + "/") and not k.startswith(name + "/loss/")}
 
 
+def start_from(nets: dict, init: dict | None) -> dict:
+    """Set every Keras model of ``nets`` ({name: model}) to the initial weights ``init``
+    ({name: get_weights()}); ``None``: take them from ``nets`` (the first run). Returns ``init``."""
+    if init is None:
+        init = {k: v.get_weights() for k, v in nets.items()}
+    for k, v in nets.items():
+        v.set_weights(init[k])
+    return init
+
+
+def record_weights(into: dict, prefix: str, nets: dict) -> None:
+    """``into["<prefix>/<name>/<weight path>"]`` = the value of every weight of every model of
+    ``nets`` (the layout :func:`run_weights` reads back)."""
+    for k, v in nets.items():
+        for w in v.weights:
+            into[f"{prefix}/{k}/{w.path}"] = np.asarray(w.numpy())
+
+
 def run_generated_script(folder: str, out: str, source: str, *args, timeout: float = 300) -> None:
     """Write ``source`` to ``<out>/run.py`` and run it with ``folder`` (a model folder) importable;
     fails the test with the script's stderr when it exits non-zero."""
