@@ -44,8 +44,10 @@ def worker_train(quick: bool, batch: int, resolution: int, form: str, alpha: flo
     setup_mindspore("cpu", 0, mode="graph")
     import mindspore as ms
 
-    from pgan.networks import Discriminator, Generator
-    from pgan.step import Adam, LossScale, TrainStep, copy_parameters
+    from pgan.network_G import Generator
+    from pgan.network_D import Discriminator
+    from pgan.optimizer import Adam, LossScale
+    from pgan.step import TrainStep, copy_parameters
 
     cfg = _cfg(quick, batch, form)
     k = SCALES.index(resolution) + 1
@@ -77,7 +79,7 @@ def worker_infer(quick: bool, batch: int, runs: int) -> dict:
     import mindspore as ms
 
     from common_tools.export import OnnxModel
-    from pgan.networks import Generator
+    from pgan.network_G import Generator
 
     cfg = _cfg(quick, batch, "native")
     G = Generator(cfg.depth, cfg.latent_dim, num_scales=cfg.num_scales, conv_form="native")

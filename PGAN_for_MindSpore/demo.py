@@ -149,7 +149,7 @@ def main(argv=None):
         with demo.stage("metrics"):
             from pgan.evaluate import CARD_MSSSIM, quality
 
-            from pgan.layers import resolve_conv_form
+            from pgan.customer_layer import resolve_conv_form
 
             figures = quality(nets[resolve_conv_form(cfg.conv_form)], data, n=args.n_metrics, seed=1)
         for k, v in figures["swd"].items():

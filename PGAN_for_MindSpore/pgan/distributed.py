@@ -150,7 +150,8 @@ def worker(cluster: Cluster, per_device_batch: Optional[int] = None):
 class ShardedData:
     """Rank r's slice of every global batch of a position-addressed image stream (``batch(start,
     count, size)`` as :class:`pgan.dataset.ImageFolder`): ``start`` and ``count`` are in per-rank
-    units (the schedule's), the stream is read at ``start * N + r * count``."""
+    units (the schedule's), the stream is read at ``start * N + r * count``; consecutive batches of a
+    rank are ``N * count`` apart in the stream (``stride``, so the rank's pipeline reads on)."""
 
     def __init__(self, data, cluster: Cluster):
         self.data = data
@@ -160,7 +161,7 @@ class ShardedData:
         return start * self.size + self.rank * count
 
     def batch(self, start: int, count: int, size: int):
-        return self.data.batch(self.position(start, count), count, size)
+        return self.data.batch(self.position(start, count), count, size, stride=count * self.size)
 
     def describe(self) -> str:
         inner = self.data.describe() if hasattr(self.data, "describe") else type(self.data).__name__

@@ -22,7 +22,7 @@ from common_tools.errors import UserError
 from common_tools.ms_checkpoint import checkpoint_file, load_params, read_checkpoint
 
 from .config import PGANConfig
-from .networks import Generator
+from .network_G import Generator
 
 _TO_RGB = re.compile(r"^to_rgb\.(\d+)\.weight$")
 

@@ -8,7 +8,7 @@ pytorch_GAN_zoo; D's scores are [N, 1].
     x^ = e * x + (1 - e) * G(z),  e ~ U[0, 1] per image, drawn afresh every step (mix_images)
 
 The gradient grad_x^ D(x^) itself needs D: the step computes it (in a compiled graph, see
-pgan/layers.py) and hands it to :func:`gradient_penalty`.
+pgan/customer_layer.py) and hands it to :func:`gradient_penalty`.
 
 Example::
 

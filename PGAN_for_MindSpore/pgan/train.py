@@ -42,8 +42,10 @@ from common_tools.ms_checkpoint import MSCheckpointKeeper
 
 from . import distributed
 from .config import PGANConfig
-from .networks import Discriminator, Generator
-from .step import Adam, LossScale, TrainStep, copy_parameters, require_graph_mode
+from .network_G import Generator
+from .network_D import Discriminator
+from .optimizer import Adam, LossScale
+from .step import TrainStep, copy_parameters, require_graph_mode
 
 SAMPLE_COUNT = 16
 SAMPLE_SEED = 20_180_430  # fixed latents of the preview grids, apart from the training stream

@@ -76,7 +76,7 @@ class TestTrainCli(testing.CliContract):
 
 def _save_4x4_generator(path):
     from common_tools.ms_checkpoint import save_cell
-    from pgan.networks import Generator
+    from pgan.network_G import Generator
 
     save_cell(Generator(depths=(8,), latent_dim=8, conv_form="native"), path)
 

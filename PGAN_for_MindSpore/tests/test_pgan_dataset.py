@@ -1,5 +1,6 @@
 """The face folder: the card's crop + bilinear resize + [-1, 1], the seeded position-addressed stream,
-unreadable files left out and named, undecodable ones replaced. numpy + PIL only."""
+unreadable files left out and named, undecodable ones replaced, through the mindspore.dataset
+pipeline (a batch read where the last one ended continues it, one read elsewhere restarts it)."""
 
 import os
 
@@ -67,7 +68,7 @@ def test_an_undecodable_image_is_named_and_replaced(folder):
     with pytest.warns(UserWarning, match="000003.jpg"):
         x = faces.batch(0, 6, 4)
     assert x.shape == (6, 3, 4, 4) and np.isfinite(x).all()
-    after = next(p for p in range(6, 20) if faces.indices(p, 1)[0] != bad)   # the next image of the stream
+    after = next(p for p in range(position + 1, 20) if faces.indices(p, 1)[0] != bad)  # the next of the stream
     np.testing.assert_array_equal(x[position], faces.batch(after, 1, 4)[0])
 
 
@@ -83,3 +84,29 @@ def test_bad_folders_are_one_line(tmp_path):
         image_dir(tmp_path / "missing")
     with pytest.raises(UserError, match="no images in"):
         ImageFolder(tmp_path)
+
+
+def test_the_pipeline_continues_and_restarts_at_the_position(folder):
+    faces = ImageFolder(folder, seed=1, workers=2)
+    running = [faces.batch(p, 4, 4) for p in (0, 4, 8, 12)]                     # one pipeline, read on
+    assert faces._pipeline[:4] == (4, 4, 4, 16)
+    fresh = ImageFolder(folder, seed=1, workers=1)
+    for p, x in zip((12, 4, 8, 0), (running[3], running[1], running[2], running[0])):   # restarted each time
+        np.testing.assert_array_equal(fresh.batch(p, 4, 4), x)
+    assert not np.array_equal(running[0], running[1])
+    strided = [faces.batch(p, 2, 4, stride=6) for p in (1, 7, 13)]             # a rank of a 3-way run
+    for p, x in zip((1, 7, 13), strided):
+        np.testing.assert_array_equal(fresh.batch(p, 2, 4), x)
+    assert faces._pipeline[:4] == (4, 2, 6, 19)                                 # read on, not restarted
+    faces.close()
+    assert faces._pipeline is None
+
+
+def test_a_folder_where_nothing_decodes_is_one_line(folder):
+    root = folder / "img_align_celeba"
+    good = (root / "000001.jpg").read_bytes()
+    for path in root.iterdir():
+        path.write_bytes(good[:200] + b"\x00" * 2000 + b"\xff\xd9")
+    faces = ImageFolder(folder, seed=1)
+    with pytest.warns(UserWarning), pytest.raises(UserError, match="no image in .* can be decoded"):
+        faces.batch(0, 2, 4)

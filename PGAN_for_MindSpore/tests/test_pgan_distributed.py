@@ -235,7 +235,8 @@ def test_shards_are_mindspore_dataset_shards_over_blocks_of_one_batch():
     from pgan.distributed import Cluster, ShardedData
 
     class Positions:
-        def batch(self, start, count, size):
+        def batch(self, start, count, size, stride=None):
+            assert stride == n * count       # where the rank's next batch starts: its pipeline reads on
             return list(range(start, start + count))
 
     n, b, steps = 3, 4, 5

@@ -56,7 +56,7 @@ def test_cli_resume_after_sigkill_mid_fade(faces, tmp_path):
 
 def test_export_names_the_scale_a_checkpoint_holds(tmp_path):
     from common_tools.ms_checkpoint import save_cell
-    from pgan.networks import Generator
+    from pgan.network_G import Generator
 
     avg8 = str(tmp_path / "AvG_8x8.ckpt")
     save_cell(Generator(depths=(8, 4), latent_dim=8, num_scales=2, conv_form="native"), avg8)

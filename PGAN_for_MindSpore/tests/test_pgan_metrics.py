@@ -10,7 +10,7 @@ import pytest
 
 from pgan.dataset import ImageFolder
 from pgan.evaluate import fid_status, quality, real_images
-from pgan.networks import Generator
+from pgan.network_G import Generator
 
 
 @pytest.fixture(scope="module")

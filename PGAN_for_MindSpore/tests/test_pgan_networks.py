@@ -3,7 +3,7 @@
 the penalty gradient against finite differences, pixel norm, minibatch stddev, fade-in, growth.
 
 Everything runs in GRAPH_MODE (set for this module, restored after it): MindSpore 2.10's PyNative
-double backward is wrong for ordinary ops, see pgan/layers.py. Tensors are tiny because MindSpore's
+double backward is wrong for ordinary ops, see pgan/customer_layer.py. Tensors are tiny because MindSpore's
 CPU convolution is slow.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from mindspore import nn, ops
 
-from pgan.layers import (
+from pgan.customer_layer import (
     EqualizedConv2d,
     EqualizedLinear,
     count_params,
@@ -23,7 +23,8 @@ from pgan.layers import (
     set_conv_form,
     upsample2x,
 )
-from pgan.networks import Discriminator, Generator, blend_real_images
+from pgan.network_G import Generator
+from pgan.network_D import Discriminator, blend_real_images
 
 # pytorch_GAN_zoo's counts (shared/specs/pgan.md): resolution -> (G, D)
 REFERENCE_COUNTS = {
@@ -219,7 +220,7 @@ def test_critic_penalty_gradient_matches_finite_differences():
 
 
 def test_shift_form_up_to_16x16_and_its_matrix():
-    from pgan.layers import shift_matrix, uses_shift
+    from pgan.customer_layer import shift_matrix, uses_shift
 
     G = Generator(depths=(128, 128, 128, 128), latent_dim=4, num_scales=4, conv_form="matmul")   # 4 .. 32
     D = Discriminator(depths=(128, 128, 128, 128), num_scales=4, stddev_group=2, conv_form="matmul")

@@ -24,7 +24,7 @@ def exported(tmp_path_factory):
     """(folder, G): AvG_5.ckpt of an 8x8 generator with random weights, PGAN.onnx and PGAN.mindir (batch 4)."""
     from common_tools.ms_checkpoint import save_cell
     from pgan.inference import load_generator
-    from pgan.networks import Generator
+    from pgan.network_G import Generator
 
     folder = tmp_path_factory.mktemp("export")
     previous = ms.get_context("mode")

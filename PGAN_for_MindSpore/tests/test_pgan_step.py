@@ -2,7 +2,7 @@
 gradients (the penalty's is a double backward) against finite differences, and one TrainStep:
 losses, the EMA, real-image blending, fresh mixing coefficients, overflow skipping and stopping.
 
-GRAPH_MODE for the whole module (PyNative's double backward is wrong, see pgan/layers.py).
+GRAPH_MODE for the whole module (PyNative's double backward is wrong, see pgan/customer_layer.py).
 """
 
 import math
@@ -14,9 +14,11 @@ from mindspore import nn
 
 from pgan import losses
 from pgan.config import PGANConfig
-from pgan.layers import downsample2x, upsample2x
-from pgan.networks import Discriminator, Generator
-from pgan.step import (Adam, CriticGradients, GeneratorGradients, LossScale, TrainStep, copy_parameters)
+from pgan.customer_layer import downsample2x, upsample2x
+from pgan.network_G import Generator
+from pgan.network_D import Discriminator
+from pgan.optimizer import Adam, LossScale
+from pgan.step import CriticGradients, GeneratorGradients, TrainStep, copy_parameters
 
 
 @pytest.fixture(autouse=True, scope="module")

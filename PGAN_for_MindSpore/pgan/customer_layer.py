@@ -51,7 +51,7 @@ Every op here has first and second derivatives (the WGAN-GP penalty differentiat
 Example::
 
     import mindspore as ms
-    from pgan.layers import EqualizedConv2d, pixel_norm
+    from pgan.customer_layer import EqualizedConv2d, pixel_norm
     conv = EqualizedConv2d(8, 16, 3)                      # weight [16, 8, 3, 3]
     y = pixel_norm(conv(ms.ops.ones((2, 8, 4, 4))))       # [2, 16, 4, 4]
 """
@@ -272,3 +272,22 @@ def forget_compiled_graphs(net):
 def count_params(net):
     """Number of trainable scalars in ``net``."""
     return sum(int(p.size) for p in net.trainable_params())
+
+
+PAPER_DEPTHS = (512, 512, 512, 512, 256, 128)  # feature maps per scale: 4, 8, 16, 32, 64, 128
+PAPER_LATENT_DIM = 512
+
+
+def check_depths(depths, num_scales):
+    depths = tuple(int(d) for d in depths)
+    if not depths or min(depths) < 1:
+        raise ValueError(f"depths must be positive feature-map counts per scale, got {depths}")
+    if not 1 <= num_scales <= len(depths):
+        raise ValueError(f"num_scales must be in 1..{len(depths)} (len(depths)), got {num_scales}")
+    return depths
+
+
+def name_parameters(net):
+    """Give every parameter its path inside ``net`` (the same whether built at a scale or grown to it)."""
+    for name, param in net.parameters_and_names():
+        param.name = name
