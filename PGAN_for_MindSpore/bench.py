@@ -98,10 +98,12 @@ def add_arguments(parser):
     parser.add_argument("--native", choices=("small", "all", "none"), default="small",
                         help="nn.Conv2d (native) figures at 4x4 and 8x8 (small, default), every scale (all), none")
     parser.add_argument("--repeats", type=int, default=2, help="timed iterations per figure after one warm-up")
+    parser.add_argument("--batch", type=int, default=16,
+                        help="training batch (default 16, the reference's; e.g. 8 where 16 does not fit in memory)")
 
 
 def configurations(args):
-    batch, repeats = (4, 1) if args.quick else (16, args.repeats)
+    batch, repeats = (4, 1) if args.quick else (args.batch, args.repeats)
     native = {"small": (4, 8), "all": SCALES, "none": ()}[args.native]
     configs = []
     for r in SCALES:
