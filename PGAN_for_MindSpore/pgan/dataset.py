@@ -123,7 +123,7 @@ class ImageFolder:
 
     def image_at(self, position: int, size: int) -> np.ndarray:
         """uint8 [size, size, 3]: the image at a stream position, or the next decodable one after it."""
-        for p in range(position, position + len(self) + 1):
+        for p in range(position, position + 2 * len(self)):  # any 2n positions hold a whole epoch
             index = self.indices(p, 1)[0]
             if index in self._bad:
                 continue
