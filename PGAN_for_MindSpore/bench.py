@@ -144,7 +144,8 @@ if __name__ == "__main__":
         reference={"pytorch_s_per_iteration_batch16": {str(k): v for k, v in PYTORCH_S.items()},
                    "target": "within 1.5x of PyTorch", "card_ascend910_s_per_step": 1.1},
         notes=["an iteration = critic update (Wasserstein + drift + gradient penalty, double backward) + G update "
-               "+ averaged-G update, batch 16, paper widths (512 x4, 256, 128; latent 512)",
-               "matmul = NHWC im2col + one matmul per convolution (the CPU default); native = ops.conv2d "
+               "+ averaged-G update, at the batch of its row, paper widths (512 x4, 256, 128; latent 512)",
+               "matmul = the CPU default (up to 16x16 one GEMM + a constant shift matrix, above NHWC im2col + one "
+               "matmul); native = ops.conv2d "
                "(oneDNN's reference kernel on MindSpore 2.10's CPU wheel)",
                "the CPU is shared with other jobs: figures are upper bounds"]))
