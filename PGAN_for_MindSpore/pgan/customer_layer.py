@@ -291,3 +291,37 @@ def name_parameters(net):
     """Give every parameter its path inside ``net`` (the same whether built at a scale or grown to it)."""
     for name, param in net.parameters_and_names():
         param.name = name
+
+
+class Growing:
+    """The growth G and D share (mixed into their ``nn.Cell``): the scales built are the entries of
+    the CellList named by ``RGB`` (toRGB / fromRGB, one per scale); ``_new_scale(previous, depth,
+    resolution)`` returns the next scale's (block, rgb layer)."""
+
+    RGB = "to_rgb"
+
+    @property
+    def num_scales(self):
+        return len(getattr(self, self.RGB))
+
+    @property
+    def resolution(self):
+        return 4 * 2 ** (self.num_scales - 1)
+
+    def _append_scale(self):
+        if self.num_scales >= len(self.depths):
+            raise ValueError(f"no scale left to add: depths {self.depths} stop at {self.resolution}x{self.resolution}")
+        previous, depth = self.depths[self.num_scales - 1], self.depths[self.num_scales]
+        block, rgb = self._new_scale(previous, depth, 2 * self.resolution)
+        self.scale_layers.append(block)
+        getattr(self, self.RGB).append(rgb)
+
+    def add_scale(self):
+        """Grow to twice the resolution; the trained layers (and their parameters) stay.
+
+        Graphs compiled for the old size are dropped; rebuild any training cell that holds the net.
+        """
+        self._append_scale()
+        name_parameters(self)
+        forget_compiled_graphs(self)
+        return self

@@ -23,12 +23,12 @@ Example::
 from mindspore import nn
 
 from .customer_layer import (
+    Growing,
     PAPER_DEPTHS,
     EqualizedConv2d,
     EqualizedLinear,
     check_depths,
     downsample2x,
-    forget_compiled_graphs,
     leaky_relu,
     minibatch_stddev,
     name_parameters,
@@ -55,12 +55,14 @@ class DBlock(nn.Cell):
         return downsample2x(x)  # (N, previous, R/2, R/2)
 
 
-class Discriminator(nn.Cell):
+class Discriminator(Growing, nn.Cell):
     """Progressive critic: image [N, image_channels, R, R], alpha (scalar) -> score [N, 1].
 
     R = 4 * 2 ** (num_scales - 1). The 4x4 part: minibatch stddev -> EqConv3 (d0 + 1 -> d0) ->
     leaky -> EqLinear (16*d0 -> d0) -> leaky -> EqLinear (d0 -> 1).
     """
+
+    RGB = "from_rgb"  # one fromRGB per scale built
 
     def __init__(
         self,
@@ -87,30 +89,10 @@ class Discriminator(nn.Cell):
             self._append_scale()
         name_parameters(self)
 
-    @property
-    def num_scales(self):
-        return len(self.from_rgb)
-
-    @property
-    def resolution(self):
-        return 4 * 2 ** (self.num_scales - 1)
-
-    def _append_scale(self):
-        if self.num_scales >= len(self.depths):
-            raise ValueError(f"no scale left to add: depths {self.depths} stop at {self.resolution}x{self.resolution}")
-        previous, depth = self.depths[self.num_scales - 1], self.depths[self.num_scales]
-        self.scale_layers.append(DBlock(depth, previous, self.slope, self.conv_form, 2 * self.resolution))
-        self.from_rgb.append(EqualizedConv2d(self.image_channels, depth, 1, form=self.conv_form))
-
-    def add_scale(self):
-        """Grow to twice the resolution; the trained layers (and their parameters) stay.
-
-        Graphs compiled for the old size are dropped; rebuild any training cell that holds D.
-        """
-        self._append_scale()
-        name_parameters(self)
-        forget_compiled_graphs(self)
-        return self
+    def _new_scale(self, previous, depth, resolution):
+        """The block taking the new scale's ``resolution`` to the previous one, and its fromRGB."""
+        return (DBlock(depth, previous, self.slope, self.conv_form, resolution),
+                EqualizedConv2d(self.image_channels, depth, 1, form=self.conv_form))
 
     def construct(self, x, alpha=0.0):
         n = x.shape[0]

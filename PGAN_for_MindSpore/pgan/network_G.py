@@ -25,12 +25,12 @@ Example::
 from mindspore import nn
 
 from .customer_layer import (
+    Growing,
     PAPER_DEPTHS,
     PAPER_LATENT_DIM,
     EqualizedConv2d,
     EqualizedLinear,
     check_depths,
-    forget_compiled_graphs,
     leaky_relu,
     name_parameters,
     pixel_norm,
@@ -54,11 +54,13 @@ class GBlock(nn.Cell):
         return pixel_norm(leaky_relu(self.conv2(x), self.slope))
 
 
-class Generator(nn.Cell):
+class Generator(Growing, nn.Cell):
     """Progressive generator: z [N, latent_dim], alpha (scalar) -> image [N, image_channels, R, R].
 
     R = 4 * 2 ** (num_scales - 1); ``add_scale()`` doubles R using the next entry of ``depths``.
     """
+
+    RGB = "to_rgb"  # one toRGB per scale built
 
     def __init__(
         self,
@@ -84,30 +86,10 @@ class Generator(nn.Cell):
             self._append_scale()
         name_parameters(self)
 
-    @property
-    def num_scales(self):
-        return len(self.to_rgb)
-
-    @property
-    def resolution(self):
-        return 4 * 2 ** (self.num_scales - 1)
-
-    def _append_scale(self):
-        if self.num_scales >= len(self.depths):
-            raise ValueError(f"no scale left to add: depths {self.depths} stop at {self.resolution}x{self.resolution}")
-        previous, depth = self.depths[self.num_scales - 1], self.depths[self.num_scales]
-        self.scale_layers.append(GBlock(previous, depth, self.slope, self.conv_form, 2 * self.resolution))
-        self.to_rgb.append(EqualizedConv2d(depth, self.image_channels, 1, form=self.conv_form))
-
-    def add_scale(self):
-        """Grow to twice the resolution; the existing layers (and their parameters) stay.
-
-        Graphs compiled for the old size are dropped; rebuild any training cell that holds G.
-        """
-        self._append_scale()
-        name_parameters(self)
-        forget_compiled_graphs(self)
-        return self
+    def _new_scale(self, previous, depth, resolution):
+        """The block taking the previous scale to ``resolution``, and its toRGB."""
+        return (GBlock(previous, depth, self.slope, self.conv_form, resolution),
+                EqualizedConv2d(depth, self.image_channels, 1, form=self.conv_form))
 
     def construct(self, z, alpha=0.0):
         n = z.shape[0]
