@@ -97,8 +97,8 @@ class StarGANConfig(runs.Presets):
         """SynthFaces on a CPU (`make demo`): 32 px, widths 16, batch 8, about 4 minutes of training.
 
         Deviates from the paper's schedule on purpose (what was tried: the README's table): 32 px
-        with 4 strided D convs and batch 8 (an iteration costs a sixth of a 64-px one at batch 16,
-        so 3,900 G updates fit the budget instead of 900), G updated every iteration (n_critic 1,
+        with 4 strided D convs and batch 8 (an iteration costs about 0.055 s on a quiet 2-core CPU
+        against 0.19 s at 64 px and batch 16, so 3,900 G updates fit the budget instead of 900), G updated every iteration (n_critic 1,
         not 5), lr 2e-4 decayed over the second half, lambda_cls 3 and lambda_rec 30 (not 1 and 10)."""
         return cls(image_size=32, g_conv_dim=16, d_conv_dim=16, g_repeat_num=3, d_repeat_num=4,
                    batch_size=8, n_critic=1, g_lr=2e-4, d_lr=2e-4, lambda_cls=3.0, lambda_rec=30.0,
