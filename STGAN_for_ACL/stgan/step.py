@@ -147,6 +147,39 @@ def _g_replica(m: STGAN, xa, a, b, diff):
             {"loss/G": g_loss, "loss/G_adv": g_adv, "loss/G_att": g_att, "loss/G_rec": g_rec}.items()}
 
 
+def _d_att_replica(m: STGAN, xa, a):
+    cfg, dist = m.cfg, m.dist
+    xa, a = dist.local(xa, a)
+    with tf.GradientTape() as tape:
+        _, real_att = m.D(xa, training=True)
+        d_att = losses.att_bce(a, real_att)
+        share = dist.average(cfg.lambda_d_att * d_att)
+    grads = tape.gradient(share, m.D.trainable_variables)
+    pairs = [(g, v) for g, v in zip(grads, m.D.trainable_variables) if g is not None]  # not Dadv's head
+    dist.apply(m.d_opt, [g for g, _ in pairs], [v for _, v in pairs])
+    return {"loss/D_att": dist.average(d_att)}
+
+
+def d_att_warmup(m: STGAN, batches, steps: int) -> tuple[float, float]:
+    """``steps`` updates of D on its attribute term alone, λ_d_att·BCE(a, Datt(xa)), on real
+    batches (no G, no adversarial term, no penalty), before the first GAN iteration: G's
+    attribute loss then starts from a classifier that reads the attributes instead of one that G
+    can satisfy with changes no other classifier sees. Off in the paper (``cfg.d_att_warmup`` 0);
+    the demo's lever (README). Returns the BCE of the first and the last update."""
+    if not hasattr(m, "_compiled_warmup"):
+        dist = _dist(m)
+        m._compiled_warmup = tf.function(lambda xa, a: dist.sum(dist.run(lambda *t: _d_att_replica(m, *t), xa, a)))
+    if isinstance(batches, tuple):
+        batches = itertools.repeat(batches)
+    first = last = float("nan")
+    for i in range(steps):
+        xa, a = next(batches)
+        last = float(m._compiled_warmup(tf.convert_to_tensor(xa, tf.float32),
+                                        tf.convert_to_tensor(a, tf.float32))["loss/D_att"])
+        first = last if i == 0 else first
+    return first, last
+
+
 def compiled(m: STGAN):
     """(d_update, g_update) as tf.functions (traced once per input shape)."""
     if not hasattr(m, "_compiled"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 
 from common_tools import celeba, training
 from common_tools.checkpoint import CheckpointKeeper
@@ -58,11 +59,20 @@ def build(cfg, run: training.Run, data_dir: str, progress_every: int = 10, dist=
                               G=m.G, D=m.D, g_opt=m.g_opt, d_opt=m.d_opt, rng=m.rng)
     data = {}
 
+    def batches(seed):
+        return iter(celeba.make_dataset(
+            part.image_dir, part.files, part.labels, preprocess(cfg.img_size), image_size=cfg.img_size,
+            batch_size=global_batch, training=True, repeat=True, seed=seed))
+
     def resume(start):
         dist.broadcast(m.G.weights + m.D.weights + m.g_opt.variables + m.d_opt.variables)
-        data["batches"] = iter(celeba.make_dataset(
-            part.image_dir, part.files, part.labels, preprocess(cfg.img_size), image_size=cfg.img_size,
-            batch_size=global_batch, training=True, repeat=True, seed=cfg.seed + start))
+        data["batches"] = batches(cfg.seed + start)
+        if start == 0 and cfg.d_att_warmup:      # a resumed run's D is warm already (its checkpoint)
+            t = time.time()                       # a stream of its own: the GAN's data order is kept
+            first, last = step_lib.d_att_warmup(m, batches(cfg.seed + 1_000_003), cfg.d_att_warmup)
+            return (f"D attribute warm-up: {cfg.d_att_warmup} updates on real batches, attribute BCE "
+                    f"{first:.3f} -> {last:.3f} in {time.time() - t:.1f} s")
+        return None
 
     def schedule(i):
         lr = step_lib.lr_at(cfg, i // per_epoch)

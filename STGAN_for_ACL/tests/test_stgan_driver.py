@@ -85,3 +85,14 @@ def test_nonfinite_exits_2_through_the_cli(faces_dir, tmp_path, monkeypatch, cap
     assert "Epoch_(0)_(1of4).ckpt" in err[-1]
     assert read_jsonl(str(tmp_path / "nan" / "train_log.jsonl"))[-1]["nonfinite"] == ["loss/G"]
     assert training.SUMMARY_NAME in os.listdir(tmp_path / "nan")
+
+
+def test_d_att_warmup_runs_once_before_the_first_iteration(faces_dir, tmp_path, eager):
+    cfg = STGANConfig.tiny(max_train_images=16, n_sample=0, epochs=2, d_att_warmup=3)
+    exp, out = str(tmp_path / "w"), io.StringIO()
+    summary = train(cfg, exp, faces_dir, stream=out, tensorboard=False, max_steps=4)
+    assert summary["end"] == 4 and "D attribute warm-up: 3 updates on real batches" in out.getvalue()
+    again = io.StringIO()
+    summary = train(cfg, exp, faces_dir, stream=again, tensorboard=False, max_steps=1)
+    assert summary["start"] == 4 and "resumed from" in again.getvalue()
+    assert "warm-up" not in again.getvalue()          # D comes warm out of the checkpoint

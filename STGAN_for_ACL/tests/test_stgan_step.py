@@ -114,6 +114,18 @@ def test_the_step_draws_from_its_generator_only(stepped, tiny_batch):
     assert outs[0] == outs[1]
 
 
+def test_d_att_warmup_trains_the_attribute_classifier_alone(tiny_batch):
+    m = step.build(STGANConfig.tiny(d_att_warmup=30))
+    g_before = [w.numpy().copy() for w in m.G.trainable_weights]
+    d_before = {v.path: v.numpy().copy() for v in m.D.trainable_variables}
+    first, last = step.d_att_warmup(m, tiny_batch, 30)
+    assert last < 0.5 * first                                   # the 2 images' attributes are learnt
+    assert all(np.array_equal(b, w.numpy()) for b, w in zip(g_before, m.G.trainable_weights))
+    changed = {v.path for v in m.D.trainable_variables if not np.array_equal(d_before[v.path], v.numpy())}
+    assert changed == {p for p in d_before if "/Dadv/" not in p}  # trunk and Datt: yes; the critic head: no
+    assert int(m.d_opt.iterations.numpy()) == 30 and int(m.g_opt.iterations.numpy()) == 0
+
+
 def test_lr_schedule():
     cfg = STGANConfig.paper()
     assert step.lr_at(cfg, 99) == pytest.approx(2e-4) and step.lr_at(cfg, 100) == pytest.approx(2e-5)

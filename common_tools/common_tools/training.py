@@ -126,7 +126,7 @@ class Loop:
     step: Callable[[int], Mapping]                 # run step i (0-based); returns {"loss/D": ..., ...}
     checkpointer: Checkpointer
     total_steps: int                               # the run ends after this many steps
-    resume: Optional[Callable[[int], None]] = None  # called with the start step after the restore
+    resume: Optional[Callable[[int], Optional[str]]] = None  # called with the start step after the restore; a note it returns is said
     schedule: Optional[Callable[[int], Mapping]] = None  # set lr etc. for step i; returns logged values
     sample: Optional[Callable[[int], Optional[str]]] = None  # preview after step n; returns a PNG path
     images_per_step: Optional[int] = None          # for images/s in the log
@@ -252,7 +252,9 @@ def _train(cfg, run_dir, build, step_hook, max_steps, stream, tensorboard, worke
         summary["status"] = "already_done"
         return _write_summary(run_dir, summary, t_start, chief)
     if loop.resume:
-        loop.resume(start)
+        note = loop.resume(start)
+        if note:
+            say(note)
     end = loop.total_steps if max_steps is None else min(loop.total_steps, start + max_steps)
     own = {} if chief else {"jsonl_name": os.path.join(WORKER_DIR, f"worker-{worker.index}.jsonl")}
     logger = StepLogger(run_dir, total_steps=loop.total_steps, start_step=start,

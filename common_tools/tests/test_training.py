@@ -107,6 +107,18 @@ def test_resume_continues_step_and_random_stream(tmp_path):
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_note_returned_by_resume_is_said(tmp_path, capsys):
+    def build(cfg, run):
+        loop = toy_build([])(cfg, run)
+        loop.resume = lambda start: f"warmed up before step {start + 1}" if start == 0 else None
+        return loop
+
+    training.train(ToyConfig(), str(tmp_path), build, max_steps=2, tensorboard=False)
+    assert "warmed up before step 1" in capsys.readouterr().err
+    training.train(ToyConfig(), str(tmp_path), build, tensorboard=False)
+    assert "warmed up" not in capsys.readouterr().err
+
+
 def test_architecture_change_refused_schedule_change_said(tmp_path, capsys):
     training.train(ToyConfig(), str(tmp_path), toy_build([]), max_steps=2, tensorboard=False)
     with pytest.raises(UserError, match=r"width=4 but width=8 was asked for"):
