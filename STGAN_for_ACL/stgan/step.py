@@ -160,24 +160,51 @@ def _d_att_replica(m: STGAN, xa, a):
     return {"loss/D_att": dist.average(d_att)}
 
 
-def d_att_warmup(m: STGAN, batches, steps: int) -> tuple[float, float]:
-    """``steps`` updates of D on its attribute term alone, λ_d_att·BCE(a, Datt(xa)), on real
-    batches (no G, no adversarial term, no penalty), before the first GAN iteration: G's
-    attribute loss then starts from a classifier that reads the attributes instead of one that G
-    can satisfy with changes no other classifier sees. Off in the paper (``cfg.d_att_warmup`` 0);
-    the demo's lever (README). Returns the BCE of the first and the last update."""
-    if not hasattr(m, "_compiled_warmup"):
-        dist = _dist(m)
-        m._compiled_warmup = tf.function(lambda xa, a: dist.sum(dist.run(lambda *t: _d_att_replica(m, *t), xa, a)))
+def _g_rec_replica(m: STGAN, xa, a):
+    cfg, dist = m.cfg, m.dist
+    xa, a = dist.local(xa, a)
+    with tf.GradientTape() as tape:
+        g_rec = losses.rec_loss(xa, m.G(xa, tf.zeros_like(a), training=True))
+        share = dist.average(cfg.lambda_rec * g_rec)
+    grads = tape.gradient(share, m.G.trainable_variables)
+    dist.apply(m.g_opt, grads, m.G.trainable_variables)
+    return {"loss/G_rec": dist.average(g_rec)}
+
+
+_WARMUPS = {"loss/D_att": _d_att_replica, "loss/G_rec": _g_rec_replica}
+
+
+def _warmup(m: STGAN, term: str, batches, steps: int) -> tuple[float, float]:
+    """``steps`` updates on one loss ``term`` alone; the term's value at the first and the last."""
+    compiled_ = m.__dict__.setdefault("_compiled_warmups", {})
+    if term not in compiled_:
+        dist, replica = _dist(m), _WARMUPS[term]
+        compiled_[term] = tf.function(lambda xa, a: dist.sum(dist.run(lambda *t: replica(m, *t), xa, a)))
     if isinstance(batches, tuple):
         batches = itertools.repeat(batches)
     first = last = float("nan")
     for i in range(steps):
         xa, a = next(batches)
-        last = float(m._compiled_warmup(tf.convert_to_tensor(xa, tf.float32),
-                                        tf.convert_to_tensor(a, tf.float32))["loss/D_att"])
+        last = float(compiled_[term](tf.convert_to_tensor(xa, tf.float32), tf.convert_to_tensor(a, tf.float32))[term])
         first = last if i == 0 else first
     return first, last
+
+
+def d_att_warmup(m: STGAN, batches, steps: int) -> tuple[float, float]:
+    """``steps`` updates of D on its attribute term alone, λ_d_att·BCE(a, Datt(xa)), on real
+    batches (no G, no adversarial term, no penalty), before the first GAN iteration: G's
+    attribute loss then starts from a classifier that reads the attributes instead of one that G
+    can satisfy with changes no other classifier sees. Off in the paper (``cfg.d_att_warmup`` 0);
+    one of the demo's levers (README). Returns the BCE of the first and the last update."""
+    return _warmup(m, "loss/D_att", batches, steps)
+
+
+def g_rec_warmup(m: STGAN, batches, steps: int) -> tuple[float, float]:
+    """``steps`` updates of G on its reconstruction term alone, λ_rec·|xa − G(xa, 0)|, before the
+    first GAN iteration (no D): the GAN's iterations then go to the edits, not to learning to
+    redraw the face. Off in the paper (``cfg.g_rec_warmup`` 0); one of the demo's levers (README).
+    Returns the L1 of the first and the last update."""
+    return _warmup(m, "loss/G_rec", batches, steps)
 
 
 def compiled(m: STGAN):

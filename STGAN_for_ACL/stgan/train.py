@@ -67,12 +67,17 @@ def build(cfg, run: training.Run, data_dir: str, progress_every: int = 10, dist=
     def resume(start):
         dist.broadcast(m.G.weights + m.D.weights + m.g_opt.variables + m.d_opt.variables)
         data["batches"] = batches(cfg.seed + start)
-        if start == 0 and cfg.d_att_warmup:      # a resumed run's D is warm already (its checkpoint)
-            t = time.time()                       # a stream of its own: the GAN's data order is kept
-            first, last = step_lib.d_att_warmup(m, batches(cfg.seed + 1_000_003), cfg.d_att_warmup)
-            return (f"D attribute warm-up: {cfg.d_att_warmup} updates on real batches, attribute BCE "
-                    f"{first:.3f} -> {last:.3f} in {time.time() - t:.1f} s")
-        return None
+        if start > 0 or not (cfg.d_att_warmup or cfg.g_rec_warmup):
+            return None                           # a resumed run's G and D come warm out of the checkpoint
+        warm = batches(cfg.seed + 1_000_003)      # a stream of its own: the GAN's data order is kept
+        notes = []
+        for steps, run_warmup, what in ((cfg.d_att_warmup, step_lib.d_att_warmup, "D attribute BCE"),
+                                        (cfg.g_rec_warmup, step_lib.g_rec_warmup, "G reconstruction L1")):
+            if steps:
+                t = time.time()
+                first, last = run_warmup(m, warm, steps)
+                notes.append(f"{what} {first:.3f} -> {last:.3f} in {steps} updates ({time.time() - t:.1f} s)")
+        return "warm-up before iteration 1: " + "; ".join(notes)
 
     def schedule(i):
         lr = step_lib.lr_at(cfg, i // per_epoch)

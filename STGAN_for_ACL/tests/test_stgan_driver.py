@@ -88,10 +88,12 @@ def test_nonfinite_exits_2_through_the_cli(faces_dir, tmp_path, monkeypatch, cap
 
 
 def test_d_att_warmup_runs_once_before_the_first_iteration(faces_dir, tmp_path, eager):
-    cfg = STGANConfig.tiny(max_train_images=16, n_sample=0, epochs=2, d_att_warmup=3)
+    cfg = STGANConfig.tiny(max_train_images=16, n_sample=0, epochs=2, d_att_warmup=3, g_rec_warmup=2)
     exp, out = str(tmp_path / "w"), io.StringIO()
     summary = train(cfg, exp, faces_dir, stream=out, tensorboard=False, max_steps=4)
-    assert summary["end"] == 4 and "D attribute warm-up: 3 updates on real batches" in out.getvalue()
+    said = out.getvalue()
+    assert summary["end"] == 4 and "warm-up before iteration 1: D attribute BCE" in said
+    assert "in 3 updates" in said and "G reconstruction L1" in said and "in 2 updates" in said
     again = io.StringIO()
     summary = train(cfg, exp, faces_dir, stream=again, tensorboard=False, max_steps=1)
     assert summary["start"] == 4 and "resumed from" in again.getvalue()

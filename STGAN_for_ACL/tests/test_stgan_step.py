@@ -126,6 +126,15 @@ def test_d_att_warmup_trains_the_attribute_classifier_alone(tiny_batch):
     assert int(m.d_opt.iterations.numpy()) == 30 and int(m.g_opt.iterations.numpy()) == 0
 
 
+def test_g_rec_warmup_trains_the_reconstruction_alone(tiny_batch):
+    m = step.build(STGANConfig.tiny())
+    d_before = [w.numpy().copy() for w in m.D.trainable_weights]
+    first, last = step.g_rec_warmup(m, tiny_batch, 30)
+    assert last < 0.9 * first                                   # G redraws the 2 images better
+    assert all(np.array_equal(b, w.numpy()) for b, w in zip(d_before, m.D.trainable_weights))
+    assert int(m.g_opt.iterations.numpy()) == 30 and int(m.d_opt.iterations.numpy()) == 0
+
+
 def test_lr_schedule():
     cfg = STGANConfig.paper()
     assert step.lr_at(cfg, 99) == pytest.approx(2e-4) and step.lr_at(cfg, 100) == pytest.approx(2e-5)
