@@ -2,10 +2,12 @@
 one subprocess) train Stage-I and Stage-II to the weights one device reaches on the same global
 batch from the same initial weights; synchronized batch norm included, Stage-I G stays frozen.
 
-Stage-II is compared after ONE step: the tiny Stage-II (batch-norm over 4 samples) is chaotic
+Both stages are compared after ONE step: the tiny Stage-II (batch-norm over 4 samples) is chaotic
 enough that on one device alone a 1e-6 relative change of the input images makes ~15% of its
 weights differ by up to 2 lr after two Adam steps (measured), so a second step would test round-off,
-not the distribution. Stage-I agrees after two.
+not the distribution; Stage-I usually agreed after two, but once, in a full `make test` on the
+loaded 2-core CPU (2026-12-02), 30 % of its weights differed by more than 1e-5 after two steps
+(within 2 lr) while the same test alone passed: a second step amplifies round-off there too.
 
 (Multi-process groups, the launcher, chief-only checkpoints are tested once, on StarGAN / STGAN.)
 """
@@ -20,7 +22,7 @@ from common_tools import testing
 
 FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LR = 2e-4                 # the tiny preset's Adam lr (checked in the script)
-STEPS = {1: 2, 2: 1}      # steps per stage (see above)
+STEPS = {1: 1, 2: 1}      # steps per stage (see above)
 
 SCRIPT = textwrap.dedent('''
     import sys
