@@ -6,7 +6,7 @@ Examples:
     python bench.py --out ../runs/bench --only "4x4" "8x8" --native all
 Each figure runs in its own process (peak RSS is its own): one training iteration (critic with the
 WGAN-GP double backward + G + EMA, n_critic 1) at batch 16 at 4x4, 8x8, 16x16 and 32x32 (the last
-during a fade, alpha 0.5), in the CPU fast path ("matmul": NHWC im2col + matmul) and in nn.Conv2d
+during a fade, alpha 0.5), in the CPU fast path ("matmul": convolutions as matmuls) and in nn.Conv2d
 ("native"; by default only at 4x4 and 8x8, where it takes tens of seconds per iteration on a CPU);
 and ONNX Runtime inference of the 128x128 G (22.9 M parameters) at the card's batch 64.
 """
@@ -23,20 +23,22 @@ from common_tools.bench import Config, bench_main, entries, markdown_table, medi
 from common_tools.errors import run_cli  # noqa: E402
 
 SCALES = (4, 8, 16, 32)
+MICRO_32 = 4       # bench's default micro_batch for the 32x32 fade (measured: 22.7 s, 14.8 GB at batch 16)
 PYTORCH_S = {4: 0.42, 32: 21.7}   # pytorch_GAN_zoo on this kind of 2-core CPU (shared/specs/pgan.md)
 
 
-def _cfg(quick: bool, batch: int, form: str):
+def _cfg(quick: bool, batch: int, form: str, micro: int = 0):
     from pgan.config import PGANConfig
 
     cfg = PGANConfig.tiny() if quick else PGANConfig.paper()
     if quick:
         cfg = cfg.replace(depth=(8, 8, 8, 4), num_batch=(2, 2, 2, 2), alpha_jumps=(0, 1, 1, 1),
-                          alpha_size_jumps=(1, 1, 1, 1))
-    return cfg.replace(batch_size=batch, conv_form=form)
+                          alpha_size_jumps=(1, 1, 1, 1), stddev_group=2)
+    return cfg.replace(batch_size=batch, conv_form=form, micro_batch=micro)
 
 
-def worker_train(quick: bool, batch: int, resolution: int, form: str, alpha: float, repeats: int) -> dict:
+def worker_train(quick: bool, batch: int, resolution: int, form: str, alpha: float, repeats: int,
+                 micro: int = 0) -> dict:
     import numpy as np
 
     from common_tools.device import setup_mindspore
@@ -49,7 +51,7 @@ def worker_train(quick: bool, batch: int, resolution: int, form: str, alpha: flo
     from pgan.optimizer import Adam, LossScale
     from pgan.step import TrainStep, copy_parameters
 
-    cfg = _cfg(quick, batch, form)
+    cfg = _cfg(quick, batch, form, micro)
     k = SCALES.index(resolution) + 1
     ms.set_seed(0)
     G = Generator(cfg.depth, cfg.latent_dim, num_scales=k, conv_form=form)
@@ -62,7 +64,7 @@ def worker_train(quick: bool, batch: int, resolution: int, form: str, alpha: flo
     step = TrainStep(cfg, G, D, avg_G, opt_d, opt_g, *scalers, np.random.default_rng(0))
     x = np.random.default_rng(1).uniform(-1, 1, (batch, 3, resolution, resolution)).astype(np.float32)
     t = median_time(lambda: step(x, alpha), repeats)
-    return {"batch_size": batch, "resolution": resolution, "alpha": alpha, "form": form,
+    return {"batch_size": batch, "micro_batch": micro, "resolution": resolution, "alpha": alpha, "form": form,
             "s_per_iteration": t["median"], "min_s": t["min"], "warmup_s": t["warmup_s"],
             "G_params": sum(int(p.size) for p in G.trainable_params()),
             "D_params": sum(int(p.size) for p in D.trainable_params())}
@@ -99,7 +101,11 @@ def add_arguments(parser):
                         help="nn.Conv2d (native) figures at 4x4 and 8x8 (small, default), every scale (all), none")
     parser.add_argument("--repeats", type=int, default=2, help="timed iterations per figure after one warm-up")
     parser.add_argument("--batch", type=int, default=16,
-                        help="training batch (default 16, the reference's; e.g. 8 where 16 does not fit in memory)")
+                        help="training batch (default 16, the reference's)")
+    parser.add_argument("--micro_batch", type=int, default=None,
+                        help="images per gradient pass in every training row (PGANConfig.micro_batch; 0 = the "
+                             "whole batch); default: chunks of 4 for the 32x32 fade (its batch 16 at once does "
+                             "not fit in 24 GB on a CPU), the whole batch elsewhere")
 
 
 def configurations(args):
@@ -111,9 +117,13 @@ def configurations(args):
         for form in ("matmul", "native"):
             if form == "native" and r not in native:
                 continue
-            configs.append(Config(f"train {r}x{r}{' fade' if alpha else ''} {form} batch {batch}",
+            default = (2 if args.quick else MICRO_32) if r == 32 else 0     # quick: batch 4 in chunks of 2
+            m = args.micro_batch if args.micro_batch is not None else default
+            m = m if 0 < m < batch else 0
+            configs.append(Config(f"train {r}x{r}{' fade' if alpha else ''} {form} batch {batch}"
+                                  + (f" (chunks of {m})" if m else ""),
                                   "bench:worker_train", dict(quick=args.quick, batch=batch, resolution=r, form=form,
-                                                             alpha=alpha, repeats=repeats), group="train"))
+                                                             alpha=alpha, repeats=repeats, micro=m), group="train"))
     configs.append(Config(f"ONNX Runtime G {'tiny' if args.quick else '128x128'} batch {4 if args.quick else 64}",
                           "bench:worker_infer", dict(quick=args.quick, batch=4 if args.quick else 64,
                                                      runs=1 if args.quick else 3), group="infer"))
@@ -127,7 +137,8 @@ def table(result) -> str:
         ref = PYTORCH_S.get(r["resolution"]) if r["batch_size"] == 16 else None
         ratio = f"{r['s_per_iteration'] / ref:.2f}x" if ref else ""
         rows.append([f"{r['resolution']}x{r['resolution']}" + (f" (fade, alpha {r['alpha']})" if r["alpha"] else ""),
-                     r["form"], r["batch_size"], f"{r['s_per_iteration']:.3g} s", f"{r['warmup_s']:.3g} s",
+                     r["form"], r["batch_size"] if not 0 < r.get("micro_batch", 0) < r["batch_size"]
+                     else f"{r['batch_size']} ({r['batch_size'] // r['micro_batch']} x {r['micro_batch']})", f"{r['s_per_iteration']:.3g} s", f"{r['warmup_s']:.3g} s",
                      f"{e['peak_rss_mb'] / 1024:.2f} GB", f"{ref} s" if ref else "", ratio])
     out = markdown_table(["training iteration (D + G + EMA)", "conv form", "batch", "s/iteration",
                           "first (compile)", "peak RSS", "PyTorch", "vs PyTorch"], rows)
@@ -144,8 +155,9 @@ if __name__ == "__main__":
         reference={"pytorch_s_per_iteration_batch16": {str(k): v for k, v in PYTORCH_S.items()},
                    "target": "within 1.5x of PyTorch", "card_ascend910_s_per_step": 1.1},
         notes=["an iteration = critic update (Wasserstein + drift + gradient penalty, double backward) + G update "
-               "+ averaged-G update, at the batch of its row, paper widths (512 x4, 256, 128; latent 512)",
-               "matmul = the CPU default (up to 16x16 one GEMM + a constant shift matrix, above NHWC im2col + one "
-               "matmul); native = ops.conv2d "
+               "+ averaged-G update, at the batch of its row, paper widths (512 x4, 256, 128; latent 512); "
+               "'16 (4 x 4)': the gradients of 4 chunks of 4 images summed before one update (--micro_batch)",
+               "matmul = the CPU default (up to 8x8 one GEMM + a constant shift matrix, above im2col over the "
+               "flattened NHWC image + one matmul); native = ops.conv2d "
                "(oneDNN's reference kernel on MindSpore 2.10's CPU wheel)",
                "the CPU is shared with other jobs: figures are upper bounds"]))

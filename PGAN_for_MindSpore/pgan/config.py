@@ -82,6 +82,7 @@ class PGANConfig(runs.Presets):
     scale_window: int = runs.sched(1000)           # good steps before the loss scale grows
     max_overflow_streak: int = runs.sched(10)      # this many skipped (overflowing) steps in a row stop the run
     conv_form: str = runs.sched("auto")            # convolution form: auto (matmul on CPU, native on GPU/NPU), matmul, native
+    micro_batch: int = runs.sched(0)               # images per gradient pass (0 = the whole batch): a batch's gradients summed over chunks of this many, then one update; the same update in less memory
     seed: int = runs.sched(1)                      # weights, latent/penalty draws and data order (the card's set_seed(1))
     # --- data (the card's Crop + NumpyResize) ------------------------------------------------------------
     crop_cx: int = runs.sched(89)                  # centre column of the crop box (aligned CelebA 178x218)
@@ -126,6 +127,12 @@ class PGANConfig(runs.Presets):
             raise UserError("beta1 and beta2 must be in [0, 1) and ema_decay in [0, 1]")
         if self.scale_factor <= 1.0:
             raise UserError(f"scale_factor must be > 1, got {self.scale_factor}")
+        if self.micro_batch < 0 or (self.micro_batch and self.micro_batch % self.stddev_group):
+            raise UserError(f"micro_batch must be 0 or a multiple of stddev_group ({self.stddev_group}: its "
+                            f"groups must not straddle two chunks), got {self.micro_batch}")
+        for b in sorted(set(self.batch_size_list or (self.batch_size,))):
+            if self.micro_batch and b > self.micro_batch and b % self.micro_batch:
+                raise UserError(f"micro_batch {self.micro_batch} does not divide the batch size {b}")
         if self.conv_form not in ("auto", "matmul", "native"):
             raise UserError(f"conv_form must be auto, matmul or native, got {self.conv_form!r}")
 

@@ -12,18 +12,22 @@ Two forms of the same convolution, ONE weight layout
 
     "native"   ops.conv2d                                   (GPU, Ascend)
     "matmul"   on CPU, one of two matmul forms by the layer's resolution:
-               up to 16x16 and H*W <= 2 C (:func:`uses_shift`), "shift": one GEMM of the k*k tap weights
+               up to 8x8 and H*W <= 2 C (:func:`uses_shift`), "shift": one GEMM of the k*k tap weights
                [k*k*O, C] with the input as [C, N*H*W], then a constant 0/1 shift matrix
                [k*k*H*W, H*W] sums the taps' contributions into place (its zeros are the
                padding); no slices at all;
-               above, NHWC im2col (pad, k*k slices, concat) + one matmul
+               above, im2col over the flattened padded NHWC image: each tap's columns are one
+               contiguous run of pixels (pad, k*k 1-D slices, concat), then one matmul
 
 MindSpore 2.10's CPU ``nn.Conv2d`` runs oneDNN's reference kernel (~1 GFLOP/s): a 3x3 conv on
-16x512x4x4 takes ~0.9 s forward, im2col ~35 ms, the shift form 12.5 ms: MindSpore's CPU slices
-cost 3x the matmul they feed (a 256x4608x512 matmul runs at 150 GFLOP/s, 8 ms). Forward +
-backward, 512 channels, batch 16 (``/tmp`` micro-benchmark, 2026-12-02): 4x4 81 -> 42 ms, 8x8
-178 -> 81 ms, 16x16 837 -> 422 ms. At 32x32 its second matmul would be twice the first at 512
-channels (a 9216 x 1024 matrix); not measured, so im2col stays there.
+16x512x4x4 takes ~0.9 s forward, 2-D im2col ~35 ms, the shift form 12.5 ms: MindSpore's CPU
+strided 2-D slices cost 3x the matmul they feed (a 256x4608x512 matmul runs at 150 GFLOP/s, 8 ms).
+Forward + backward, 512 channels, batch 16 (``/tmp`` micro-benchmark, 2026-12-02): 4x4 81 -> 42 ms,
+8x8 178 -> 81 ms with the shift form. The 1-D slices of the flattened image are contiguous copies:
+forward / a penalty step (double backward) at batch 16, 512 channels (``/tmp`` micro-benchmark,
+2026-12-02): 32x32 2-D im2col 1.81 / 5.90 s, flat im2col 0.55 / 2.77 s (the matmul's own time:
+~0.5 s forward); 16x16 flat 0.16 / 0.58-0.71 s against the shift form's 0.17-0.23 / 0.84-1.05 s
+(its second matmul costs H*W / C of the first); 8x8 flat 0.05 / 0.20 s, shift 0.04 / 0.18 s.
 The shift form needs the layer's resolution (``resolution=``, given by the networks); without it
 the layer uses im2col. "auto" (the default) picks "matmul"
 when MindSpore's device target is CPU and "native" otherwise, when the layer is built: call
@@ -63,7 +67,7 @@ from mindspore import nn, ops
 from mindspore.common.initializer import Normal, initializer
 
 CONV_FORMS = ("auto", "matmul", "native")
-SHIFT_MAX_PIXELS = 16 * 16  # the shift form up to this H*W (its second matmul grows with (H*W)^2)
+SHIFT_MAX_PIXELS = 8 * 8  # the shift form up to this H*W (its second matmul grows with (H*W)^2)
 
 
 def uses_shift(resolution, in_channels, kernel_size=3) -> bool:
@@ -71,7 +75,8 @@ def uses_shift(resolution, in_channels, kernel_size=3) -> bool:
 
     The shift matmul costs H*W / C times the tap GEMM (N O k^2 HW HW against N O k^2 C HW), so at
     few channels im2col's slices are cheaper: measured at the demo's 16 channels and 16x16, the
-    shift form made an iteration 0.48 -> 0.79 s."""
+    shift form made an iteration 0.48 -> 0.79 s; above 8x8 the flat im2col wins at 512 channels too
+    (module docstring)."""
     if kernel_size == 1 or resolution is None:
         return False
     pixels = resolution * resolution
@@ -176,7 +181,7 @@ class EqualizedConv2d(nn.Cell):
         self.bias = ms.Parameter(initializer("zeros", (out_channels,), ms.float32), name="bias")
         p = kernel_size // 2
         # the Pad primitive: functional ops.pad's gradient changes from call to call (module docstring)
-        self.pad_nhwc = ops.Pad(((0, 0), (p, p), (p, p), (0, 0)))
+        self.pad_nhwc = ops.Pad(((0, 0), (p, p + 1), (p, p), (0, 0)))  # + 1 row: _matmul
         self.resolution = resolution
         self.shift = None
         if uses_shift(resolution, in_channels, kernel_size):
@@ -206,17 +211,20 @@ class EqualizedConv2d(nn.Cell):
         k = self.kernel_size
         o = self.out_channels
         x = x.transpose(0, 2, 3, 1)  # (N, H, W, C)
+        wm = w.transpose(2, 3, 1, 0).reshape(k * k * c, o)  # (k*k*C, O), taps in (kh, kw) order
         if k == 1:
-            cols = x
-        else:
-            x = self.pad_nhwc(x)  # (N, H + 2p, W + 2p, C)
-            patches = []
-            for t in range(k * k):
-                patches.append(x[:, t // k:t // k + h, t % k:t % k + wd, :])
-            cols = ops.concat(patches, -1)  # (N, H, W, k*k*C), taps in (kh, kw) order
-        wm = w.transpose(2, 3, 1, 0).reshape(k * k * c, o)  # (k*k*C, O), same tap order
-        y = ops.matmul(cols.reshape(n * h * wd, k * k * c), wm) * self.scale + self.bias  # (N*H*W, O)
-        return y.reshape(n, h, wd, o).transpose(0, 3, 1, 2)  # (N, O, H, W)
+            y = ops.matmul(x.reshape(n * h * wd, c), wm) * self.scale + self.bias  # (N*H*W, O)
+            return y.reshape(n, h, wd, o).transpose(0, 3, 1, 2)
+        # im2col over the flattened padded image: with rows of wp = W + 2p pixels, tap (i, j) of
+        # output pixel (y, x) is flat pixel (y + i) * wp + (x + j), so each tap's column block is ONE
+        # contiguous run of m = H * wp pixels per image, starting at i * wp + j (one extra zero row at
+        # the bottom keeps the last run inside). The 2p columns per row that wrap around are computed
+        # and dropped. 3-6x faster than 2-D slices here (32x32x512: 0.55 vs 1.8 s forward).
+        wp, m = wd + 2 * (k // 2), h * (wd + 2 * (k // 2))
+        flat = self.pad_nhwc(x).reshape(n, (h + k) * wp, c)  # (N, (H + 2p + 1) * wp, C)
+        cols = ops.concat([flat[:, (t // k) * wp + t % k:(t // k) * wp + t % k + m, :] for t in range(k * k)], -1)
+        y = ops.matmul(cols.reshape(n * m, k * k * c), wm) * self.scale + self.bias  # (N*H*wp, O)
+        return y.reshape(n, h, wp, o)[:, :, :wd, :].transpose(0, 3, 1, 2)  # (N, O, H, W)
 
     def extend_repr(self):
         shift = ", shift" if self.shift is not None and self.form == "matmul" else ""

@@ -209,7 +209,8 @@ class DataParallelStep(TrainStep):
     def __init__(self, cfg, G, D, avg_G, opt_d, opt_g, scaler_d, scaler_g, rng, cluster: Cluster):
         super().__init__(cfg, G, D, avg_G, opt_d, opt_g, scaler_d, scaler_g, rng)
         self.cluster = cluster
-        self.critic.gradients = AllReduced(self.critic.gradients, D.trainable_params(), cluster.size)
+        self.critic.losses.gradients = AllReduced(self.critic.losses.gradients, D.trainable_params(),
+                                                  cluster.size)
         self.generator.gradients = AllReduced(self.generator.gradients, G.trainable_params(), cluster.size)
 
     def draws(self, n: int):

@@ -113,23 +113,47 @@ class CriticGradients(nn.Cell):
         return loss_w / scale, loss_gp / scale, grads
 
 
-class CriticStep(nn.Cell):
-    """One critic update: (x [N,C,R,R] in [-1, 1], z, e [N,1,1,1], alpha, scale) -> (loss, gp, finite, norm)."""
+class CriticLosses(nn.Cell):
+    """The critic's pass without its update: (x [N,C,R,R] in [-1, 1], z, e [N,1,1,1], alpha, scale)
+    -> (Wasserstein + drift, penalty, gradients). Every loss is a sum over the images, so the
+    gradients of chunks of a batch add up to the batch's (see ``micro_batch``)."""
 
-    def __init__(self, G, D, opt, lambda_gp=10.0, epsilon=0.001):
+    def __init__(self, G, gradients):
         super().__init__()
         self.G = G
-        self.gradients = CriticGradients(D, lambda_gp, epsilon)
-        self.opt = opt
+        self.gradients = gradients
 
     def construct(self, x, z, e, alpha, scale):
         real = blend_real_images(x, alpha)  # alpha * up(avgpool(x)) + (1 - alpha) * x, as G's output
         fake = ops.stop_gradient(self.G(z, alpha))  # (N, C, R, R)
         x_hat = losses.mix_images(real, fake, e)
-        loss_w, loss_gp, grads = self.gradients(real, fake, x_hat, alpha, scale)
+        return self.gradients(real, fake, x_hat, alpha, scale)
+
+
+class ApplyGradients(nn.Cell):
+    """grads -> (finite, global norm): one optimizer update, skipped when a gradient is not finite."""
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+
+    def construct(self, grads):
         finite = ms.amp.all_finite(grads)
-        loss = ops.depend(loss_w + loss_gp, self.opt(grads, finite))
-        return loss, loss_gp, finite, _global_norm(grads)
+        return ops.depend(finite, self.opt(grads, finite)), _global_norm(grads)
+
+
+class CriticStep(nn.Cell):
+    """One critic update: (x [N,C,R,R] in [-1, 1], z, e [N,1,1,1], alpha, scale) -> (loss, gp, finite, norm)."""
+
+    def __init__(self, G, D, opt, lambda_gp=10.0, epsilon=0.001):
+        super().__init__()
+        self.losses = CriticLosses(G, CriticGradients(D, lambda_gp, epsilon))
+        self.update = ApplyGradients(opt)
+
+    def construct(self, x, z, e, alpha, scale):
+        loss_w, loss_gp, grads = self.losses(x, z, e, alpha, scale)
+        finite, norm = self.update(grads)
+        return loss_w + loss_gp, loss_gp, finite, norm
 
 
 class _GeneratorLoss(nn.Cell):
@@ -162,13 +186,12 @@ class GeneratorStep(nn.Cell):
     def __init__(self, G, D, opt):
         super().__init__()
         self.gradients = GeneratorGradients(G, D)
-        self.opt = opt
+        self.update = ApplyGradients(opt)
 
     def construct(self, z, alpha, scale):
         loss, grads = self.gradients(z, alpha, scale)
-        finite = ms.amp.all_finite(grads)
-        loss = ops.depend(loss, self.opt(grads, finite))
-        return loss, finite, _global_norm(grads)
+        finite, norm = self.update(grads)
+        return loss, finite, norm
 
 
 class AverageGenerator(nn.Cell):
@@ -199,6 +222,24 @@ def _f32(a):
     return ms.Tensor(np.asarray(a, np.float32))
 
 
+def _accumulate(gradients, apply, arrays, m: int, *shared):
+    """Sum ``gradients(*chunk, *shared)`` -> (*values, grads) over the chunks of m rows of
+    ``arrays``, then ``apply`` the summed gradients once: ((*values), finite, norm).
+
+    Exact for sums over images when no op couples images across chunks: the minibatch stddev's
+    groups must not straddle them (``PGANConfig`` requires m to be a multiple of stddev_group)."""
+    values, grads = None, None
+    for start in range(0, len(arrays[0]), m):
+        out = gradients(*[_f32(a[start:start + m]) for a in arrays], *shared)
+        if values is None:
+            values, grads = list(out[:-1]), list(out[-1])
+        else:
+            values = [v + w for v, w in zip(values, out[:-1])]
+            grads = [g + h for g, h in zip(grads, out[-1])]
+    finite, norm = apply(ms.mutable(tuple(grads)))   # a graph input, not a constant: no recompiling
+    return values, finite, norm
+
+
 class TrainStep:
     """A PGAN iteration over (G, D, avgG) at their current scale, with their optimizers and scalers."""
 
@@ -227,9 +268,18 @@ class TrainStep:
         x = np.asarray(x_real, np.float32)
         z_d, e, z_g = self.draws(x.shape[0])
         a = _f32(alpha)
-        loss_d, gp, finite_d, norm_d = self.critic(_f32(x), _f32(z_d), _f32(e), a, _f32(self.scaler_d.scale))
+        scale_d, scale_g = _f32(self.scaler_d.scale), _f32(self.scaler_g.scale)
+        m = self.cfg.micro_batch
+        if 0 < m < x.shape[0]:          # the same update from chunks of m images (less memory)
+            (loss_w, gp), finite_d, norm_d = _accumulate(self.critic.losses, self.critic.update,
+                                                         (x, z_d, e), m, a, scale_d)
+            loss_d = loss_w + gp
+            (loss_g,), finite_g, norm_g = _accumulate(self.generator.gradients, self.generator.update,
+                                                      (z_g,), m, a, scale_g)
+        else:
+            loss_d, gp, finite_d, norm_d = self.critic(_f32(x), _f32(z_d), _f32(e), a, scale_d)
+            loss_g, finite_g, norm_g = self.generator(_f32(z_g), a, scale_g)
         self.scaler_d.update(bool(finite_d.asnumpy()))
-        loss_g, finite_g, norm_g = self.generator(_f32(z_g), a, _f32(self.scaler_g.scale))
         self.scaler_g.update(bool(finite_g.asnumpy()))
         self.average(self.decay)
         out = {"loss/D": float(loss_d.asnumpy()), "loss/G": float(loss_g.asnumpy()),

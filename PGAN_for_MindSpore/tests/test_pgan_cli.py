@@ -142,3 +142,22 @@ def test_shell_launchers(faces, tmp_path):
 def test_help_has_examples():
     proc = run(["train.py", "--help"])
     assert "--config_path" in proc.stdout and "--num_batch" in proc.stdout and "Examples:" in proc.stdout
+
+
+def test_bench_splits_only_the_32x32_fade_by_default():
+    """bench.py's rows: the 32x32 fade at batch 16 in chunks of 4 (it does not fit in 24 GB at once),
+    every other row whole; --micro_batch N sets every row (0 = none)."""
+    import argparse
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pgan_bench", os.path.join(FOLDER, "bench.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def micro(micro_batch=None):
+        args = argparse.Namespace(quick=False, batch=16, repeats=2, native="none", micro_batch=micro_batch)
+        return {c.kwargs["resolution"]: c.kwargs["micro"] for c in bench.configurations(args) if c.group == "train"}
+
+    assert micro() == {4: 0, 8: 0, 16: 0, 32: 4}
+    assert micro(micro_batch=0) == {4: 0, 8: 0, 16: 0, 32: 0}
+    assert micro(micro_batch=8) == {4: 8, 8: 8, 16: 8, 32: 8}

@@ -107,6 +107,8 @@ def test_unknown_key_is_named_with_the_valid_ones(tmp_path):
     ("depth: [8\n", "not valid YAML at line"),
     ("- 1\n- 2\n", "must hold a mapping"),
     ("num_batch: [10, 5, 5, 5, 5, 5]\nalpha_jumps: [0, 10, 1, 1, 1, 1]\n", "longer than its num_batch"),
+    ("micro_batch: 6\n", "micro_batch must be 0 or a multiple of stddev_group (4"),
+    ("micro_batch: 12\n", "micro_batch 12 does not divide the batch size 16"),
 ])
 def test_bad_files_are_one_line(tmp_path, text, expected):
     with pytest.raises(UserError) as err:

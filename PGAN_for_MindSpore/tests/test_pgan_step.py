@@ -225,3 +225,27 @@ def test_overflow_skips_then_stops(tiny):
     out = step(x, 0.0)
     assert out["overflow/D"] == 0 and math.isfinite(out["grad_norm/D"])
     assert any(not np.array_equal(a, b) for a, b in zip(d0, _params(step.D)))
+
+
+def test_micro_batches_give_the_whole_batch_update():
+    """micro_batch 2 on a batch of 4 (stddev groups of 2 stay whole): the same losses, gradient
+    norms and updated G, D and avgG as one pass over the batch, at 8x8 during a fade."""
+    results = []
+    for micro in (0, 2):
+        cfg = PGANConfig.tiny().replace(batch_size=4, stddev_group=2, micro_batch=micro)
+        ms.set_seed(5)
+        G = Generator(cfg.depth, cfg.latent_dim, num_scales=2, conv_form=cfg.conv_form)
+        D = Discriminator(cfg.depth, num_scales=2, stddev_group=2, conv_form=cfg.conv_form)
+        avg_G = Generator(cfg.depth, cfg.latent_dim, num_scales=2, conv_form=cfg.conv_form)
+        copy_parameters(G, avg_G)
+        step = TrainStep(cfg, G, D, avg_G, Adam(D.trainable_params()), Adam(G.trainable_params()),
+                         LossScale(), LossScale(), np.random.default_rng(0))
+        x = np.random.default_rng(6).uniform(-1, 1, (4, 3, 8, 8)).astype(np.float32)
+        before = _params(D) + _params(G)
+        out = step(x, 0.5)
+        results.append((out, before, _params(D) + _params(G) + _params(avg_G)))
+    (whole, before, p_whole), (chunked, _, p_chunked) = results
+    assert max(np.abs(a - b).max() for a, b in zip(before, p_whole)) > 1e-4   # the update moved them
+    for key in ("loss/D", "loss/G", "loss/D_gp", "grad_norm/D", "grad_norm/G"):   # sums, not means
+        assert chunked[key] == pytest.approx(whole[key], rel=1e-5), key
+    assert max(np.abs(a - b).max() for a, b in zip(p_whole, p_chunked)) < 1e-6
