@@ -6,9 +6,9 @@
 # NEED_PREPROCESS y writes ./preprocess_Result (noise z [batch, latent] + alpha 0.0 per inference; say y the
 # first time), n reuses it. Everything goes to the current folder: preprocess_Result/, result_bin/<timestamp>/
 # (raw outputs), result_Files/generated_{N}.png, time_Result/ (test_perform_static.txt, infer.log).
-# On Ascend the C++ program is $ASCEND310_INFER (default ascend310_infer/out/main, built on the host from the
-# MindSpore C++ inference guide); it is not part of this folder and cannot run here: the script says so and
-# prints the command it would run.
+# On Ascend the C++ program is $ASCEND310_INFER (default ascend310_infer/out/main: build it on the Ascend host
+# with bash ascend310_infer/build.sh; its source is ascend310_infer/src/main.cc). It cannot be built or run
+# here (no Ascend, no MindSpore C++ headers): the script says so and prints the command it would run.
 set -uo pipefail
 if [ $# -lt 3 ] || [ $# -gt 4 ]; then
     echo "usage: bash scripts/run_infer_310.sh MINDIR_PATH NEED_PREPROCESS(y|n) NIMAGES [DEVICE_ID]" >&2
@@ -58,8 +58,8 @@ check_mindir() {   # before any work: this runs only on an Ascend host with the 
 through the MindSpore C++ API only; here export ONNX (python export.py --file_format ONNX) and run \
 bash scripts/run_infer_310.sh PGAN.onnx $NEED_PREPROCESS $NIMAGES"
     fi
-    [ -x "$INFER" ] || fail "$INFER not found: build the MindSpore C++ inference program (ascend310_infer, see \
-the MindSpore C++ inference guide) or set ASCEND310_INFER; it must write <sample>_output_0.bin per input file"
+    [ -x "$INFER" ] || fail "$INFER not found: build it (bash $FOLDER/ascend310_infer/build.sh) or set \
+ASCEND310_INFER to a program that takes these flags and writes <sample>_output_0.bin per input file"
 }
 
 infer_mindir() {   # Ascend 310: the MindSpore C++ API program

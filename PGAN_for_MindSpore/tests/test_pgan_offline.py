@@ -107,6 +107,30 @@ def test_mindir_needs_ascend_and_says_the_command(exported, tmp_path):
     assert not (tmp_path / "result_Files").exists()
 
 
+def test_ascend_program_takes_the_launchers_flags_and_writes_what_postprocess_reads():
+    """ascend310_infer/src/main.cc cannot be built here (no Ascend, no MindSpore C++ headers); what can
+    be checked is the contract between it, run_infer_310.sh and postprocess.py: every flag the script
+    passes is one the program requires or accepts, its time line matches the parser's pattern, and
+    its outputs are named <name>_output_<i>.bin."""
+    import re
+
+    from pgan.offline import _TIME_LINE
+
+    with open(SCRIPT) as f:
+        script = f.read()
+    with open(os.path.join(FOLDER, "ascend310_infer", "src", "main.cc")) as f:
+        program = f.read()
+    command = script[script.index("MINDIR_CMD=("):script.index(")", script.index("--device_id"))]
+    passed = set(re.findall(r'"--(\w+)=', command))
+    assert passed == {"mindir_path", "input0_path", "input1_path", "result_path", "device_id"}
+    required = set(re.findall(r'"(\w+_path)"', program[program.index("for (const char *key"):]))
+    assert required == passed - {"device_id"} and '{"device_id", "0"}' in program   # optional, default 0
+    printed = re.search(r'"(Inference time: )" << ms << " (ms)"', program)
+    assert printed and _TIME_LINE.search(f"{printed.group(1)}12.5 {printed.group(2)}").group(1) == "12.5"
+    assert '"_output_" + std::to_string(j) + ".bin"' in program
+    assert os.access(os.path.join(FOLDER, "ascend310_infer", "build.sh"), os.R_OK)
+
+
 def test_launcher_bad_inputs(exported, tmp_path):
     folder, _ = exported
     onnx = str(folder / "PGAN.onnx")
