@@ -10,9 +10,12 @@ Why "one step of 2 x b equals one single-process step of 2b" is a fair compariso
 - random draws: each rank draws z (critic), the penalty's mixing coefficients e and z (G) for
   the global batch 2b from the same seeded generator and keeps its rows [r*b, (r+1)*b): the
   epsilon of every image is the one the single process draws for it;
-- minibatch stddev: groups of 4 consecutive images inside a replica; with b = 4 each rank holds
-  exactly one of the single process's two groups, so the statistic is the same per image (with
-  b not a multiple of 4 it would not be, and the comparison would be unfair);
+- minibatch stddev: groups of 2 consecutive images inside a replica (stddev_group 2); with b = 4
+  each rank holds exactly two of the single process's four groups, so the statistic is the same
+  per image (with b odd it would not be, and the comparison would be unfair);
+- micro-batches: the workers run with micro_batch 2 (each rank's update summed over two chunks of
+  one group each, every chunk's gradients all-reduced), the single process with its whole batch:
+  the comparison covers the chunked path under data parallelism too;
 - gradients: the losses are sums over the batch; the ranks' gradients are averaged
   (gradients_mean=True) and multiplied by the rank count, i.e. summed, as one process's are.
 The first Adam step moves each weight by about lr * sign(grad) whatever the gradient's size, so
@@ -55,6 +58,8 @@ num_batch: [100000]
 alpha_jumps: [0]
 alpha_size_jumps: [1]
 batch_size: 4
+stddev_group: 2
+micro_batch: 2
 model_save_step: 1
 max_to_keep: 100000
 log_every: 1
@@ -165,7 +170,7 @@ def single_process(job, faces):
     previous = ms.get_context("mode")
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
-        cfg = from_yaml(str(job["config"]))[0].replace(batch_size=2 * PER_DEVICE_BATCH)
+        cfg = from_yaml(str(job["config"]))[0].replace(batch_size=2 * PER_DEVICE_BATCH, micro_batch=0)
         ms.set_seed(cfg.seed)
         progress = pgan_train.Progress(cfg)
         data = ImageFolder(faces, cfg.crop_cx, cfg.crop_cy, cfg.crop_size, seed=cfg.seed)

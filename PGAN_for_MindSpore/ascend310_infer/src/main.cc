@@ -11,8 +11,9 @@
 // Bad input is one line on stderr and exit code 1.
 //
 // Built on the Ascend host by ../build.sh against the installed MindSpore (MindSpore >= 1.6 C++ API:
-// mindspore::AscendDeviceInfo). Not compiled or run in this repository's CI: no Ascend and no
-// MindSpore C++ headers there.
+// mindspore::AscendDeviceInfo). Not built or run in this repository's CI: no Ascend and no MindSpore
+// C++ headers there; checked only with g++ -std=c++17 -fsyntax-only against the public repository's
+// include/api headers (clean), never linked.
 #include <dirent.h>
 #include <sys/stat.h>
 
