@@ -130,6 +130,12 @@ def configurations(args):
     return configs
 
 
+def _batch(r) -> str:
+    """'16', or '16 (4 x 4)' for a batch made of 4 chunks of 4 (micro_batch)."""
+    b, m = r["batch_size"], r.get("micro_batch", 0)
+    return f"{b} ({b // m} x {m})" if 0 < m < b else str(b)
+
+
 def table(result) -> str:
     rows = []
     for e in entries(result, "train", ok_only=True):
@@ -137,8 +143,7 @@ def table(result) -> str:
         ref = PYTORCH_S.get(r["resolution"]) if r["batch_size"] == 16 else None
         ratio = f"{r['s_per_iteration'] / ref:.2f}x" if ref else ""
         rows.append([f"{r['resolution']}x{r['resolution']}" + (f" (fade, alpha {r['alpha']})" if r["alpha"] else ""),
-                     r["form"], r["batch_size"] if not 0 < r.get("micro_batch", 0) < r["batch_size"]
-                     else f"{r['batch_size']} ({r['batch_size'] // r['micro_batch']} x {r['micro_batch']})", f"{r['s_per_iteration']:.3g} s", f"{r['warmup_s']:.3g} s",
+                     r["form"], _batch(r), f"{r['s_per_iteration']:.3g} s", f"{r['warmup_s']:.3g} s",
                      f"{e['peak_rss_mb'] / 1024:.2f} GB", f"{ref} s" if ref else "", ratio])
     out = markdown_table(["training iteration (D + G + EMA)", "conv form", "batch", "s/iteration",
                           "first (compile)", "peak RSS", "PyTorch", "vs PyTorch"], rows)
