@@ -227,9 +227,14 @@ def test_overflow_skips_then_stops(tiny):
     assert any(not np.array_equal(a, b) for a, b in zip(d0, _params(step.D)))
 
 
-def test_micro_batches_give_the_whole_batch_update():
+def test_micro_batches_give_the_whole_batch_update(monkeypatch):
     """micro_batch 2 on a batch of 4 (stddev groups of 2 stay whole): the same losses, gradient
     norms and updated G, D and avgG as one pass over the batch, at 8x8 during a fade."""
+    import pgan.step
+
+    chunked_calls = []
+    accumulate = pgan.step._accumulate
+    monkeypatch.setattr(pgan.step, "_accumulate", lambda *a: chunked_calls.append(a[3]) or accumulate(*a))
     results = []
     for micro in (0, 2):
         cfg = PGANConfig.tiny().replace(batch_size=4, stddev_group=2, micro_batch=micro)
@@ -244,6 +249,7 @@ def test_micro_batches_give_the_whole_batch_update():
         before = _params(D) + _params(G)
         out = step(x, 0.5)
         results.append((out, before, _params(D) + _params(G) + _params(avg_G)))
+    assert chunked_calls == [2, 2]          # critic and G in chunks of 2, only when micro_batch is set
     (whole, before, p_whole), (chunked, _, p_chunked) = results
     assert max(np.abs(a - b).max() for a, b in zip(before, p_whole)) > 1e-4   # the update moved them
     for key in ("loss/D", "loss/G", "loss/D_gp", "grad_norm/D", "grad_norm/G"):   # sums, not means
