@@ -176,18 +176,17 @@ _WARMUPS = {"loss/D_att": _d_att_replica, "loss/G_rec": _g_rec_replica}
 
 def _warmup(m: STGAN, term: str, batches, steps: int) -> tuple[float, float]:
     """``steps`` updates on one loss ``term`` alone; the term's value at the first and the last."""
-    compiled_ = m.__dict__.setdefault("_compiled_warmups", {})
-    if term not in compiled_:
+    cache = m.__dict__.setdefault("_compiled_warmups", {})     # one tf.function per term and model
+    if term not in cache:
         dist, replica = _dist(m), _WARMUPS[term]
-        compiled_[term] = tf.function(lambda xa, a: dist.sum(dist.run(lambda *t: replica(m, *t), xa, a)))
+        cache[term] = tf.function(lambda xa, a: dist.sum(dist.run(lambda *t: replica(m, *t), xa, a)))
     if isinstance(batches, tuple):
         batches = itertools.repeat(batches)
-    first = last = float("nan")
-    for i in range(steps):
+    values = []
+    for _ in range(steps):
         xa, a = next(batches)
-        last = float(compiled_[term](tf.convert_to_tensor(xa, tf.float32), tf.convert_to_tensor(a, tf.float32))[term])
-        first = last if i == 0 else first
-    return first, last
+        values.append(float(cache[term](tf.convert_to_tensor(xa, tf.float32), tf.convert_to_tensor(a, tf.float32))[term]))
+    return (values[0], values[-1]) if values else (float("nan"), float("nan"))
 
 
 def d_att_warmup(m: STGAN, batches, steps: int) -> tuple[float, float]:
