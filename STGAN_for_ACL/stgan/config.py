@@ -63,6 +63,8 @@ class STGANConfig(Presets):
     n_d: int = sched(5)                  # D updates per G update, each on a fresh batch
     d_att_warmup: int = sched(0)         # D updates on its attribute BCE alone (real batches) before iteration 1
     g_rec_warmup: int = sched(0)         # G updates on its reconstruction L1 alone before iteration 1 (after D's)
+    flip_targets: float = sched(0.0)     # share of each batch whose target b is a with ONE attribute flipped
+                                         # (conflicts resolved, as the test's edits); the rest: a shuffled (paper: 0)
     # bookkeeping
     seed: int = sched(0)                 # initial weights, the step's random stream, data order (+ start step)
     max_train_images: int = sched(0)     # use only the first N training images (0 = the whole split)
@@ -85,6 +87,7 @@ class STGANConfig(Presets):
              "atts must be a non-empty list of distinct attribute names"),
             (self.batch_size >= 1 and self.epochs >= 1 and self.n_d >= 1, "batch_size, epochs, n_d >= 1"),
             (self.d_att_warmup >= 0 and self.g_rec_warmup >= 0, "d_att_warmup and g_rec_warmup must be >= 0"),
+            (0.0 <= self.flip_targets <= 1.0, f"flip_targets {self.flip_targets} must be in [0, 1]"),
         ]
         for ok, message in checks:
             if not ok:

@@ -93,6 +93,18 @@ def resolve_conflicts(labels, att_name: str, atts) -> np.ndarray:
     return celeba.resolve_conflicts(labels, att_name, atts)
 
 
+def conflict_matrix(atts) -> np.ndarray:
+    """C [n_att, n_att] float32: C[i, j] = 1 when attribute i at 1 rules out attribute j
+    (``resolve_conflicts``'s rules as a matrix, for the training step's single-flip targets)."""
+    atts = list(atts)
+    c = np.zeros((len(atts), len(atts)), np.float32)
+    for i, name in enumerate(atts):
+        for other in celeba.CONFLICTS.get(name, ()):
+            if other in atts:
+                c[i, atts.index(other)] = 1.0
+    return c
+
+
 def single_edits(a, atts, thres_int: float = 0.5, test_int: float = 1.0):
     """Single mode: the reconstruction plus one flip per attribute, conflict-checked.
 

@@ -33,6 +33,7 @@ import keras
 import tensorflow as tf
 
 from . import losses
+from .data import conflict_matrix
 from .networks import build_networks
 
 
@@ -82,8 +83,21 @@ def lr_at(cfg, epoch: int) -> float:
 
 
 def _targets(m: STGAN, a):
-    """b = a with its rows shuffled (a permutation drawn from m.rng); returns (b, b_ − a_)."""
+    """b = a with its rows shuffled (a permutation drawn from m.rng); with ``cfg.flip_targets`` > 0
+    that share of the rows (the first ones, after the shuffle draw) instead gets b = a with one
+    attribute, drawn uniformly, flipped and the attributes it rules out cleared (the test's single
+    edits). Returns (b, b_ − a_)."""
     b = tf.gather(a, tf.argsort(m.rng.uniform([tf.shape(a)[0]])))
+    if m.cfg.flip_targets > 0:
+        n = m.cfg.n_att
+        which = tf.one_hot(tf.cast(m.rng.uniform([tf.shape(a)[0]]) * n, tf.int32), n)   # [B, n_att]
+        flipped = a + which * (1.0 - 2.0 * a)
+        now_on = tf.reduce_sum(which * flipped, axis=1, keepdims=True)                  # flipped to 1
+        flipped *= 1.0 - now_on * tf.matmul(which, tf.constant(conflict_matrix(m.cfg.atts)))
+        rows = tf.range(tf.shape(a)[0])
+        is_flip = tf.cast(rows < tf.cast(tf.round(m.cfg.flip_targets * tf.cast(tf.shape(a)[0], tf.float32)),
+                                         tf.int32), tf.float32)[:, None]
+        b = is_flip * flipped + (1.0 - is_flip) * b
     a_ = (a * 2.0 - 1.0) * m.cfg.thres_int
     b_ = (b * 2.0 - 1.0) * m.cfg.thres_int
     return b, b_ - a_

@@ -55,6 +55,39 @@ def test_scaling_and_single_edits_with_conflicts():
     assert no_bangs[atts.index("Bangs")] == pytest.approx(-1.0)      # flipped off, x 2
 
 
+def test_flip_targets_are_the_tests_single_edits():
+    """cfg.flip_targets: that share of the rows gets one attribute flipped with conflicts resolved
+    (the test's single edits, data.single_edits), the rest a shuffled row of the batch."""
+    from types import SimpleNamespace
+
+    atts = list(PAPER_ATTS)
+    rows = np.random.default_rng(0).integers(0, 2, (256, len(atts))).astype(np.float32)
+    for name in atts:                                   # conflict-free sources, as real labels are
+        rows = data_lib.resolve_conflicts(rows, name, atts)
+    a = tf.constant(rows)
+    for share in (1.0, 0.5):
+        m = SimpleNamespace(cfg=STGANConfig.tiny(flip_targets=share), rng=tf.random.Generator.from_seed(1))
+        b, diff = (t.numpy() for t in step._targets(m, a))
+        np.testing.assert_allclose(diff, data_lib.scale(b) - data_lib.scale(rows), atol=1e-6)
+        n_flip = int(round(share * len(rows)))
+        flipped_att = []
+        for r in range(n_flip):
+            edits = [t[0] for t in data_lib.single_edits(rows[r:r + 1], atts)[1:]]
+            hits = [i for i, t in enumerate(edits) if np.allclose(data_lib.scale(b[r]), t)]
+            assert hits, f"row {r}: target {b[r]} is not a single edit of {rows[r]}"
+            flipped_att.append(hits[0])
+        assert len(set(flipped_att)) == len(atts)            # every attribute gets flipped
+        source = {tuple(r) for r in rows}
+        assert all(tuple(r) in source for r in b[n_flip:])   # the rest: rows of the batch
+        if share < 1:                                        # ... shuffled, not the row itself
+            assert (b[n_flip:] != rows[n_flip:]).any(axis=1).mean() > 0.5
+    paper = SimpleNamespace(cfg=STGANConfig.tiny(), rng=tf.random.Generator.from_seed(1))
+    b = step._targets(paper, a)[0].numpy()
+    assert sorted(map(tuple, b)) == sorted(map(tuple, rows))   # flip_targets 0: a permutation of a
+    with pytest.raises(UserError, match="flip_targets"):
+        STGANConfig.tiny(flip_targets=1.5)
+
+
 def test_slide_is_symmetric_and_multi_checks_names():
     atts = list(PAPER_ATTS)
     a = np.zeros((1, 13), np.float32)
