@@ -11,7 +11,7 @@ any framework. ``TF_CPP_MIN_LOG_LEVEL=0`` brings them back.
 It also turns TensorFlow's oneDNN kernels on (``TF_ENABLE_ONEDNN_OPTS=1`` unless the user set it):
 TensorFlow 2.21 enables them by default only on some x86 CPUs (on this project's Intel AVX-512 CPU
 they were on, as its oneDNN start-up notice showed; on its AMD EPYC AVX2 CPU off) and runs about
-half as fast without them (the top README: STGAN's demo step, 1.1 -> 2.2 iterations/s on the AMD
+half as fast without them (the top README: a demo training step, 1.1 -> 2.2 iterations/s on the AMD
 CPU). ``TF_ENABLE_ONEDNN_OPTS=0`` turns them off.
 """
 
