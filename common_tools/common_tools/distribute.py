@@ -29,7 +29,8 @@ What each choice means:
 - ``one``: TensorFlow's default strategy: this process, one device (the code path of a plain run).
 - ``mirrored``: ``tf.distribute.MirroredStrategy`` over the GPUs of this host (one replica each).
 - ``multi_worker``: ``tf.distribute.MultiWorkerMirroredStrategy`` over the workers of ``TF_CONFIG``
-  (written by ``python -m common_tools.launch``); gRPC collectives on CPU, NCCL on GPUs.
+  (written by ``python -m common_tools.launch``); gRPC collectives on CPU, NCCL on GPUs; TF's
+  coordination service waits :data:`HEARTBEAT_TIMEOUT_S` for a worker's heartbeat (TF: 10 s).
 - ``npu`` (chosen by ``auto`` on Ascend when a rank table is given): one process per NPU, the
   adapter's HCCL path: ``npu_device.open()`` reads ``RANK_TABLE_FILE``/``RANK_SIZE``/``RANK_ID``/
   ``DEVICE_ID``; gradients are summed with ``npu_device.distribute.all_reduce`` and the initial
@@ -307,6 +308,27 @@ def _npu_opened() -> bool:
     return bool(device._npu["opened"])
 
 
+# TensorFlow's coordination service declares a worker dead after 10 s without a heartbeat. A
+# worker starved of CPU (several TF processes on a 2-core host, one of them compiling) misses that
+# and the whole group aborts ("heartbeat timeout" in CollectiveReduceV2). A dead worker is still
+# found at once by its exit (``common_tools.launch`` stops the group); the heartbeat is only the
+# last resort for a host that vanished, so it gets a minute.
+HEARTBEAT_TIMEOUT_S = 60
+
+
+def coordination_service(cfg: dict) -> dict:
+    """The keyword arguments of TF's ``configure_coordination_service`` for a parsed TF_CONFIG:
+    what ``MultiWorkerMirroredStrategy`` would set (the leader is the chief, else worker 0; the
+    chief and worker jobs) with a heartbeat timeout of :data:`HEARTBEAT_TIMEOUT_S`; ``{}`` (TF's
+    own choice) for a cluster with parameter servers or a task outside chief/worker."""
+    cluster = cfg["cluster"]
+    if "ps" in cluster or cfg["task"]["type"] not in ("chief", "worker"):
+        return {}
+    jobs = [(name, len(cluster[name])) for name in ("chief", "worker") if name in cluster]
+    return {"service_type": "standalone", "service_leader": f"/job:{jobs[0][0]}/replica:0/task:0",
+            "heartbeat_timeout_in_ms": HEARTBEAT_TIMEOUT_S * 1000, "coordinated_jobs": jobs}
+
+
 _made: dict = {}   # a strategy is made once per process (collectives are configured at start-up)
 
 
@@ -332,6 +354,15 @@ def select_strategy(requested: Optional[str] = "auto", stream: Optional[IO[str]]
         index, count, chief = cluster_position(cfg)
         if env is not None and env is not os.environ:   # TF reads os.environ itself
             os.environ["TF_CONFIG"] = env["TF_CONFIG"]
+        coordination = coordination_service(cfg)
+        if coordination:   # before the strategy: it configures the service only when none is
+            from tensorflow.python.distribute.collective_all_reduce_strategy import \
+                coordination_config_pb2   # the proto module as the strategy itself names it
+            from tensorflow.python.eager import context
+
+            jobs = [coordination_config_pb2.CoordinatedJob(name=name, num_tasks=n)
+                    for name, n in coordination.pop("coordinated_jobs")]
+            context.context().configure_coordination_service(coordinated_jobs=jobs, **coordination)
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         dist = Distribution("multi_worker", strategy, replicas=strategy.num_replicas_in_sync,
                             worker_index=index, num_workers=count, is_chief=chief)

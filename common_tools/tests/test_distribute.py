@@ -1,10 +1,12 @@
-"""common_tools.distribute in one process: the strategy choice from the environment, the batch
+"""common_tools.distribute, mostly in one process: the strategy choice from the environment, the batch
 slice, the loss average, the Ascend HCCL path (with a stand-in npu_device: untested on hardware),
 the chief-only checkpoints, and the driver's side of a group (chief-only files, the stop vote).
-Real multi-process groups are tested in the model folders (test_*_distributed.py)."""
+Real multi-process groups are tested in the model folders (test_*_distributed.py); here only one,
+of plain all-reduces, whose worker freezes for longer than TF's default heartbeat timeout."""
 
 import json
 import os
+import sys
 import types
 
 import numpy as np
@@ -48,6 +50,57 @@ def test_environment_errors_are_one_line(tmp_path):
     with_chief = {"cluster": {"chief": ["c:1"], "worker": ["w:1", "w:2"]}, "task": {"type": "worker", "index": 1}}
     assert cluster_position(with_chief) == (2, 3, False)
     assert cluster_position(json.loads(TWO)) == (1, 2, False)
+
+
+def test_the_coordination_service_waits_a_minute_for_a_heartbeat():
+    import inspect
+
+    from tensorflow.python.eager import context
+
+    two = distribute.coordination_service(json.loads(TWO))
+    assert two == {"service_type": "standalone", "service_leader": "/job:worker/replica:0/task:0",
+                   "heartbeat_timeout_in_ms": 60_000, "coordinated_jobs": [("worker", 2)]}
+    with_chief = {"cluster": {"chief": ["c:1"], "worker": ["w:1", "w:2"]}, "task": {"type": "worker", "index": 0}}
+    made = distribute.coordination_service(with_chief)
+    assert made["service_leader"] == "/job:chief/replica:0/task:0"
+    assert made["coordinated_jobs"] == [("chief", 1), ("worker", 2)]
+    inspect.signature(context.Context.configure_coordination_service).bind(None, **made)  # TF's names
+    assert distribute.coordination_service({"cluster": {"worker": ["w:1"], "ps": ["p:1"]},
+                                            "task": {"type": "worker", "index": 0}}) == {}
+
+
+STALLED = r'''
+import os, signal, sys, time
+from common_tools import distribute
+import tensorflow as tf
+dist = distribute.select_strategy("auto", stream=None)
+reduce = tf.function(lambda: dist.strategy.run(
+    lambda: tf.distribute.get_replica_context().all_reduce("sum", tf.constant(1.0))))
+reduce()
+if dist.worker_index == 1:                     # frozen for longer than TF's own 10 s heartbeat
+    me = os.getpid()
+    if os.fork() == 0:
+        os.kill(me, signal.SIGSTOP); time.sleep(float(sys.argv[1])); os.kill(me, signal.SIGCONT)
+        os._exit(0)
+    time.sleep(1)
+total = reduce()
+print("sum", float(dist.strategy.experimental_local_results(total)[0]))
+'''
+
+
+def test_a_group_outlives_a_worker_frozen_longer_than_tfs_default_heartbeat(tmp_path):
+    # what aborted CI's 2-worker tests on a loaded 2-core host: a starved worker missed TF's 10 s
+    from common_tools import testing
+    from common_tools.launch import free_ports
+
+    script = tmp_path / "stalled.py"
+    script.write_text(STALLED)
+    workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
+    proc = testing.launch_group(os.path.dirname(os.path.dirname(__file__)), workers,
+                                [sys.executable, str(script), "15"], grace=2)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-3000:]
+    assert out.split() == ["sum", "2.0", "sum", "2.0"]
 
 
 def test_average_is_the_global_batch_mean_and_local_is_the_replicas_slice():
