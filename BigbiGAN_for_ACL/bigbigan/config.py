@@ -8,6 +8,7 @@ of channels, batch 4, 4 iterations).
 
     cfg = BigBiGANConfig.preset("demo").replace(iterations=200)
     cfg.channels, cfg.init                 # 1, "truncated_normal": derived from cfg.dataset
+    cfg.replace(kernel_init="orthogonal").init   # "orthogonal": chosen (--kernel_init)
     cfg.total_steps(60_000)                # 50 epochs * 234 batches = 11,700 iterations
 """
 
@@ -20,6 +21,7 @@ from common_tools.runs import Presets, arch, sched
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
 IMAGE_SIZE = 32            # G's output side (4 -> 8 -> 16 -> 32); images are resized to it
+KERNEL_INITS = ("auto", "truncated_normal", "orthogonal")
 NUM_CLASSES = 10           # every supported data set has 10 classes
 
 
@@ -35,6 +37,7 @@ class BigBiGANConfig(Presets):
     units: int = arch(64)                # width of the residual MLP blocks of H and J
     en_units: int = arch(256)            # width of E's two residual MLP head blocks
     conditional: bool = arch(True)       # G and F see the label (label embedding, projection)
+    kernel_init: str = arch("auto")      # auto: by dataset (the reference: truncated_normal for MNIST, else orthogonal) | truncated_normal | orthogonal
     dropout: float = sched(0.2)          # dropout rate in the residual MLP blocks of H, J and E
     # optimisation
     batch_size: int = sched(256)         # images per iteration (train_batch_size); the last partial batch is dropped
@@ -69,6 +72,8 @@ class BigBiGANConfig(Presets):
                 raise UserError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.iterations == 0 and self.num_epochs == 0:
             raise UserError("num_epochs and iterations are both 0: nothing to train")
+        if self.kernel_init not in KERNEL_INITS:
+            raise UserError(f"unknown kernel_init {self.kernel_init!r}: expected one of {', '.join(KERNEL_INITS)}")
         if self.lr_e < 0:
             raise UserError(f"lr_e must be >= 0 (0: E shares G's optimizer), got {self.lr_e}")
         if not 0.0 <= self.dropout < 1.0:
@@ -82,7 +87,10 @@ class BigBiGANConfig(Presets):
 
     @property
     def init(self) -> str:
-        """Kernel initializer: truncated normal (0.02) for MNIST, orthogonal otherwise (reference)."""
+        """Kernel initializer: ``kernel_init``, or with "auto" the reference's: truncated normal
+        (0.02) for MNIST, orthogonal otherwise."""
+        if self.kernel_init != "auto":
+            return self.kernel_init
         return "truncated_normal" if self.dataset == "mnist" else "orthogonal"
 
     @property

@@ -44,6 +44,10 @@ def test_presets_and_derived_values():
     assert (paper.channels, paper.init) == (1, "truncated_normal")
     assert BigBiGANConfig(dataset="cifar10").channels == 3
     assert BigBiGANConfig(dataset="fashion_mnist").init == "orthogonal"   # the reference: MNIST only
+    assert BigBiGANConfig(kernel_init="orthogonal").init == "orthogonal"   # chosen over the data set's
+    assert BigBiGANConfig(dataset="cifar10", kernel_init="truncated_normal").init == "truncated_normal"
+    with pytest.raises(UserError, match="unknown kernel_init 'xavier'"):
+        BigBiGANConfig(kernel_init="xavier")
     for name in BigBiGANConfig.PRESETS:
         assert isinstance(BigBiGANConfig.preset(name), BigBiGANConfig)
     tiny = BigBiGANConfig.tiny()
