@@ -33,6 +33,8 @@ import math
 import keras
 from keras import layers, ops
 
+from common_tools.keras_layers import Composite   # built by the first call: no symbolic pre-trace
+
 from .layers import (ConditionalBatchNorm, SelfAttention, SNConv2D, SNConv2DTranspose, SNDense,
                      make_initializer)
 
@@ -41,7 +43,7 @@ from .layers import (ConditionalBatchNorm, SelfAttention, SNConv2D, SNConv2DTran
 # Blocks
 # ---------------------------------------------------------------------------------------------
 
-class ResBlockUp(layers.Layer):
+class ResBlockUp(Composite, layers.Layer):
     """G's residual up-block, conditioned on c (a latent chunk ‖ the label embedding):
 
         main: CBN(c) → ReLU → up×2 → SN-conv3x3 → CBN(c) → ReLU → SN-conv3x3
@@ -66,7 +68,7 @@ class ResBlockUp(layers.Layer):
         return h + self.skip(self.up(x), training=training)              # [B, 2H, 2W, out]
 
 
-class ResBlockDown(layers.Layer):
+class ResBlockDown(Composite, layers.Layer):
     """F's residual down-block (BigGAN D block, pre-activation, no bias):
 
         main: ReLU → SN-conv3x3 → ReLU → SN-conv3x3 → avgpool 2
@@ -87,7 +89,7 @@ class ResBlockDown(layers.Layer):
         return h + self.pool(self.skip(x, training=training))
 
 
-class ResBlock(layers.Layer):
+class ResBlock(Composite, layers.Layer):
     """F's last block at constant size: x + SN-conv3x3(ReLU(SN-conv3x3(x))), no bias."""
 
     def __init__(self, ch, init="truncated_normal", **kwargs):
@@ -100,7 +102,7 @@ class ResBlock(layers.Layer):
         return x + self.conv1(h, training=training)
 
 
-class ResDense(layers.Layer):
+class ResDense(Composite, layers.Layer):
     """Residual MLP block of H, J (spectral_norm=True) and E (False); LeakyReLU slope 0.2:
 
         main: Dense → Dropout → LeakyReLU → Dense → Dropout → LeakyReLU
@@ -122,7 +124,7 @@ class ResDense(layers.Layer):
         return h + ops.leaky_relu(self.skip(x, training=training), 0.2)  # [B, units]
 
 
-class RevBlock(layers.Layer):
+class RevBlock(Composite, layers.Layer):
     """Reversible (RevNet) block of E on [B, H, W, ch], split in halves x1, x2 along channels:
 
         y1 = x1 + R(x2),  y2 = x2,  out = [y2 ‖ y1]
@@ -159,7 +161,7 @@ def pool_and_pad_channels(x, pool):
 # Generator
 # ---------------------------------------------------------------------------------------------
 
-class Generator(keras.Model):
+class Generator(Composite, keras.Model):
     """G(z, y) -> x̂ [B, 32, 32, channels] in [0, 1] (BigGAN-style, hierarchical latents).
 
     z [B, 100] splits into 4 chunks of 25: z0 → SN-Dense → [B, 4, 4, 4ch]; the label embedding
@@ -218,7 +220,7 @@ class Generator(keras.Model):
 # Discriminator: F (image), H (latent), J (joint)
 # ---------------------------------------------------------------------------------------------
 
-class DiscriminatorF(keras.Model):
+class DiscriminatorF(Composite, keras.Model):
     """F(x, y) -> (feature [B, 4ch], s_x [B, 1]); a projection discriminator on images.
 
         [B,32,32,C] → ResDown 64 → [B,16,16,64] → self-attention → ResDown 128 → [B,8,8,128]
@@ -254,7 +256,7 @@ class DiscriminatorF(keras.Model):
         return feature, s_x
 
 
-class DiscriminatorH(keras.Model):
+class DiscriminatorH(Composite, keras.Model):
     """H(z) -> (feature [B, 64], s_z [B, 1]): z [B, 100] → 3 × ResDense(64) → Dense(1)."""
 
     def __init__(self, units=64, num_blocks=3, dropout=0.2, init="truncated_normal", name="H",
@@ -271,7 +273,7 @@ class DiscriminatorH(keras.Model):
         return h, self.linear(h)
 
 
-class DiscriminatorJ(keras.Model):
+class DiscriminatorJ(Composite, keras.Model):
     """J(f, h) -> s_xz [B, 1]: [F feature ‖ H feature] [B, 320] → 3 × ResDense(64) → Dense(1)."""
 
     def __init__(self, units=64, num_blocks=3, dropout=0.2, init="truncated_normal", name="J",
@@ -288,7 +290,7 @@ class DiscriminatorJ(keras.Model):
         return self.linear(j)
 
 
-class Discriminator(keras.Model):
+class Discriminator(Composite, keras.Model):
     """D(x, z, y) -> (s_x, s_z, s_xz), each [B, 1]; F, H and J are the attributes of the same name."""
 
     def __init__(self, ch=64, units=64, num_classes=10, conditional=True, dropout=0.2,
@@ -309,7 +311,7 @@ class Discriminator(keras.Model):
 # Encoder
 # ---------------------------------------------------------------------------------------------
 
-class Encoder(keras.Model):
+class Encoder(Composite, keras.Model):
     """E(x) -> ẑ [B, latent_dim], a RevNet with an MLP head (no spectral norm):
 
         [B,32,32,C] → up×2 → [B,64,64,C] → conv7x7/2 (bias) → [B,32,32,32] → maxpool3/2 VALID

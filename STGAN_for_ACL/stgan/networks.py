@@ -22,6 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common_tools.keras_layers import Composite   # built by the first call: no symbolic pre-trace
+
 MAX_DIM = 1024  # channel cap of the reference
 
 
@@ -54,7 +56,7 @@ def tile_like(diff, feature):
 # Generator
 # ---------------------------------------------------------------------------------------------
 
-class Genc(keras.Model):
+class Genc(Composite, keras.Model):
     """Encoder: n x [conv 4x4/2, BN, LeakyReLU 0.2].
 
     x [B,128,128,3] -> f1 [B,64,64,64], f2 [B,32,32,128], f3 [B,16,16,256], f4 [B,8,8,512],
@@ -74,7 +76,7 @@ class Genc(keras.Model):
         return features
 
 
-class STUCell(keras.layers.Layer):
+class STUCell(Composite, keras.layers.Layer):
     """Selective transfer unit (a conv-GRU variant) for encoder feature f and incoming state s:
 
         ŝ     = dconv4x4/2(s)                    upsample the state, make its width = out_dim
@@ -104,7 +106,7 @@ class STUCell(keras.layers.Layer):
         return out, s_new
 
 
-class STU(keras.Model):
+class STU(Composite, keras.Model):
     """The STU stack: one cell per skip level, deepest first (encoder layers 4, 3, 2, 1).
 
     state0 = f5 ‖ diff                 [B,4,4,1037]
@@ -134,7 +136,7 @@ class STU(keras.Model):
         return skips
 
 
-class Gdec(keras.Model):
+class Gdec(Composite, keras.Model):
     """Decoder: n−1 x [dconv 4x4/2, BN, ReLU] then a skip and the tiled diff, then dconv to 3 + tanh.
 
     f5‖diff [B,4,4,1037] -> 1024@8²  (+ skip4 512 + diff 13 = 1549)
@@ -167,7 +169,7 @@ class Gdec(keras.Model):
         return self.to_rgb(x)
 
 
-class Generator(keras.Model):
+class Generator(Composite, keras.Model):
     """G(xa, diff) = tanh(Gdec(Genc(xa), STU(Genc(xa), diff), diff)); AttGAN when use_stu=False."""
 
     def __init__(self, cfg, name="G"):
@@ -197,7 +199,7 @@ class Generator(keras.Model):
 # Discriminator
 # ---------------------------------------------------------------------------------------------
 
-class DConvs(keras.Model):
+class DConvs(Composite, keras.Model):
     """Shared trunk: n x [conv 4x4/2, instance norm (learned affine, eps 1e-6), LeakyReLU 0.2].
 
     x [B,128,128,3] -> 64@64² -> 128@32² -> 256@16² -> 512@8² -> 1024@4² -> flatten NHWC [B,16384]
@@ -216,7 +218,7 @@ class DConvs(keras.Model):
         return self.flatten(x)
 
 
-class Head(keras.Model):
+class Head(Composite, keras.Model):
     """FC fc_dim + LeakyReLU 0.2 -> FC out: Dadv (out 1, the critic) or Datt (out n_att logits)."""
 
     def __init__(self, fc_dim, out_dim, name):
@@ -228,7 +230,7 @@ class Head(keras.Model):
         return self.fc2(tf.nn.leaky_relu(self.fc1(h), alpha=0.2))
 
 
-class Discriminator(keras.Model):
+class Discriminator(Composite, keras.Model):
     """D(x) -> (Dadv(x) [B,1] WGAN critic score, Datt(x) [B,n_att] attribute logits); heads share no FC."""
 
     def __init__(self, cfg, name="D"):

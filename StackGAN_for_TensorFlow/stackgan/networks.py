@@ -39,6 +39,8 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from common_tools.keras_layers import Composite   # built by the first call: no symbolic pre-trace
+
 LEAKY_SLOPE = 0.2   # every leaky ReLU of the reference
 BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.9   # the reference's ExponentialMovingAverage(decay=0.9)
@@ -84,7 +86,7 @@ def tile_to(c, size):
 # Conditioning augmentation and its KL term
 # ---------------------------------------------------------------------------------------------
 
-class ConditioningAugmentation(keras.Model):
+class ConditioningAugmentation(Composite, keras.Model):
     """CA: text embedding phi_t [N, 1024] -> (c, mu, log_sigma), each [N, c_dim].
 
         [mu, log_sigma] = leaky(Dense(phi_t))         one Dense 1024 -> 2*c_dim, leaky on all
@@ -133,7 +135,7 @@ def draw_noise(rng, batch, z_dim=100, c_dim=128):
 # Blocks
 # ---------------------------------------------------------------------------------------------
 
-class BottleneckBlock(layers.Layer):
+class BottleneckBlock(Composite, layers.Layer):
     """x + BN(conv3(act(BN(conv3(act(BN(conv1(x)))))))), then act: widths [C/4, C/4, C].
 
     The residual block of Stage-I G (ReLU) and of both discriminators (leaky ReLU).
@@ -153,7 +155,7 @@ class BottleneckBlock(layers.Layer):
         return self.act(x + h)
 
 
-class ResidualBlock(layers.Layer):
+class ResidualBlock(Composite, layers.Layer):
     """ReLU(x + BN(conv3(ReLU(BN(conv3(x)))))) at constant width: Stage-II G's residual block."""
 
     def __init__(self, channels, name=None):
@@ -167,7 +169,7 @@ class ResidualBlock(layers.Layer):
         return ops.relu(x + h)
 
 
-class UpBlock(layers.Layer):
+class UpBlock(Composite, layers.Layer):
     """Nearest-neighbour resize x2 -> conv3 -> BN (-> ReLU unless ``relu=False``)."""
 
     def __init__(self, filters, relu=True, name=None):
@@ -185,7 +187,7 @@ class UpBlock(layers.Layer):
 # Stage-I
 # ---------------------------------------------------------------------------------------------
 
-class StageIGenerator(keras.Model):
+class StageIGenerator(Composite, keras.Model):
     """G0(phi_t, z, eps) -> (image [N, 64, 64, 3] in [-1, 1], mu, log_sigma).
 
     Shapes in comments for the paper config: gf_dim 128 (1024 channels at 4x4), z_dim 100,
@@ -238,7 +240,7 @@ class StageIGenerator(keras.Model):
                 ops.zeros((batch, self.c_dim)))
 
 
-class MatchingAwareDiscriminator(keras.Model):
+class MatchingAwareDiscriminator(Composite, keras.Model):
     """D(x, phi_t) -> one logit per (image, text) pair, [N, 1]: high for a real image with its own
     text, low for a fake image or a real image with mismatched text.
 
@@ -312,7 +314,7 @@ class StageIDiscriminator(MatchingAwareDiscriminator):
 # Stage-II
 # ---------------------------------------------------------------------------------------------
 
-class StageIIGenerator(keras.Model):
+class StageIIGenerator(Composite, keras.Model):
     """G(s0, phi_t, eps) -> (image [N, 256, 256, 3] in [-1, 1], mu, log_sigma) for a Stage-I
     image s0 [N, 64, 64, 3]; its own CA (not shared with Stage-I). Fully convolutional: the
     output is 4x the input size. Shapes in comments for gf_dim 128, c_dim 128, 4 residual blocks.

@@ -23,6 +23,8 @@ import math
 import keras
 from keras import layers, ops
 
+from common_tools.keras_layers import Composite   # built by the first call: no symbolic pre-trace
+
 
 def torch_default_init():
     """PyTorch's default conv kernel init: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in))."""
@@ -49,7 +51,7 @@ def instance_norm(name=None):
     return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
 
-class ResidualBlock(layers.Layer):
+class ResidualBlock(Composite, layers.Layer):
     """x + IN(conv3x3(ReLU(IN(conv3x3(x))))) — no ReLU after the addition."""
 
     def __init__(self, dim, **kwargs):
@@ -64,7 +66,7 @@ class ResidualBlock(layers.Layer):
         return x + self.norm2(self.conv2(h))                    # [N, 32, 32, 256]
 
 
-class Generator(keras.Model):
+class Generator(Composite, keras.Model):
     """G(x, c) -> image in [-1, 1]; x [N, S, S, 3] in [-1, 1], c [N, c_dim] in {0, 1}."""
 
     def __init__(self, conv_dim=64, c_dim=5, repeat_num=6, **kwargs):
@@ -103,7 +105,7 @@ class Generator(keras.Model):
         return ops.tanh(self.logits(x, c))
 
 
-class Discriminator(keras.Model):
+class Discriminator(Composite, keras.Model):
     """D(x) -> (out_src [N, S/64, S/64, 1], out_cls [N, c_dim]) — PatchGAN with an attribute head."""
 
     def __init__(self, image_size=128, conv_dim=64, c_dim=5, repeat_num=6, **kwargs):
