@@ -1,6 +1,8 @@
 """The card's scripts as a user runs them (subprocesses, tiny config, a 24-image SynthDigits set):
-pic2bin -> models/main.py (train, freeze, gpu_out.bin) -> pb_validate -> the card's msame line on
-the ONNX runner -> getAcc; resume after SIGKILL, Ctrl-C, bad input; online/pb/onnx/runner parity."""
+pic2bin -> models/main.py (train, SIGKILLed after step 2 and run again: it resumes, finishes, freezes,
+writes gpu_out.bin) -> pb_validate -> the card's msame line on the ONNX runner -> getAcc; Ctrl-C,
+bad input; online/pb/onnx/runner parity. The card flow's training is the resume-after-SIGKILL
+contract's run (one training process fewer than a run of each)."""
 
 import json
 import os
@@ -12,12 +14,14 @@ import pytest
 
 from common_tools import testing
 from common_tools.imagesets import write_idx
+from common_tools.logging import JSONL_NAME, read_jsonl
 from common_tools.synthetic.digits import generate
 
 from bigbigan import offline
 
 FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-pytestmark = pytest.mark.slow      # four training processes (~20 s of CPU each: TF, build, trace)
+pytestmark = pytest.mark.slow      # three training processes (~20 s of CPU each: TF, build, trace)
+STEPS, KILL_AFTER = 6, 2
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +42,12 @@ def main_argv(inputs, run_dir, steps, *extra):
 
 @pytest.fixture(scope="module")
 def card_flow(inputs, tmp_path_factory):
-    """The card's five commands, in order; returns the paths they wrote."""
+    """The card's five commands, in order (models/main.py killed after step 2, then run again);
+    returns the paths they wrote and what the two training runs logged."""
     work = tmp_path_factory.mktemp("bigbigan_card")
     run = work / "results"
-    testing.run_script(FOLDER, main_argv(inputs, run, 2))
+    argv = main_argv(inputs, run, STEPS, "--checkpoint_every", "1")
+    killed_at, resumed = testing.kill_and_rerun(FOLDER, argv, run / JSONL_NAME, KILL_AFTER)
     gen = os.path.join(run, "generated_images")
     pb_dir = os.path.join(run, "pb")
     testing.run_script(FOLDER, ["pb_validate.py", "--input_bin_dir", inputs["bin"], "--input_pb_path", pb_dir,
@@ -56,7 +62,8 @@ def card_flow(inputs, tmp_path_factory):
                                       "--output_om_generated_img", f"{om_out}/generated_images"])
     return {"run": str(run), "pb": f"{pb_dir}/bigbigan.pb", "onnx": f"{pb_dir}/bigbigan.onnx",
             "gpu": f"{gen}/gpu_out.bin", "pb_out": f"{gen}/pb_out.bin", "om_out": om_out,
-            "images": f"{om_out}/generated_images", "runner_log": runner.stdout, "acc_log": acc.stdout}
+            "images": f"{om_out}/generated_images", "runner_log": runner.stdout, "acc_log": acc.stdout,
+            "killed_at": killed_at, "resumed_log": resumed.stdout + resumed.stderr}
 
 
 def test_card_flow_writes_what_the_card_names(card_flow, inputs):
@@ -80,7 +87,7 @@ def test_card_flow_writes_what_the_card_names(card_flow, inputs):
     side = Image.open(os.path.join(card_flow["images"], "side_by_side.png"))
     assert side.size[0] > 3 * 32 and side.size[1] > 8 * 32               # 3 columns of 8 images
     samples = os.listdir(os.path.join(card_flow["run"], "samples"))
-    assert samples == ["000002.png"]                                      # the preview at the end
+    assert samples == [f"{STEPS:06d}.png"]                                # the preview at the end
 
 
 def _load_script(name):
@@ -100,7 +107,7 @@ def test_evaluate_script_writes_every_figure(card_flow, inputs, tmp_path, capsys
     printed = capsys.readouterr().out
     assert "linear probe" in printed and "label consistency" in printed and "encoder spread" in printed
     s = json.load(open(out / "evaluation.json"))
-    assert s["checkpoint_step"] == 2 and s["n_train"] == 24 and s["n_test"] == 10 and s["n_generated"] == 1000
+    assert s["checkpoint_step"] == STEPS and s["n_train"] == 24 and s["n_test"] == 10 and s["n_generated"] == 1000
     assert set(s["probe"]) == {"E", "random_E", "pixels", "E_pooled", "random_E_pooled"}
     assert all(0.0 <= v <= 1.0 for v in s["probe"].values())
     assert 0.0 <= s["label_consistency"] <= 1.0 and len(s["label_consistency_per_class"]) == 10
@@ -134,7 +141,7 @@ def test_online_model_is_not_the_training_mode(card_flow, inputs):
     from bigbigan.export import load_generator
 
     _, G, step = load_generator(card_flow["run"])
-    assert step == 2
+    assert step == STEPS
     z, y = offline.read_inputs(inputs["bin"])
     train_mode = G(tf.constant(z[:16]), tf.constant(y[:16]), training=True).numpy()
     online = offline.read_images(card_flow["gpu"])[:16]
@@ -150,6 +157,13 @@ class TestCli(testing.CliContract):
 
     def train_argv(self, run_dir, steps):
         return main_argv(self.inputs, run_dir, steps, "--checkpoint_every", "1", "--no_onnx")
+
+    def test_resume_after_sigkill(self, card_flow):
+        """The contract's check, on the card flow's run: killed after step 2, run again to the end."""
+        assert "resumed from" in card_flow["resumed_log"]
+        steps = [r["step"] for r in read_jsonl(os.path.join(card_flow["run"], JSONL_NAME))]
+        assert steps == sorted(set(steps)) and steps[-1] == STEPS and card_flow["killed_at"] >= KILL_AFTER
+        assert steps[0] == 1 and len(steps) == STEPS                       # no step lost, none twice
 
     def bad_inputs(self, tmp_path):
         bins, data = self.inputs["bin"], self.inputs["data"]

@@ -6,8 +6,6 @@ a folder of corrupt images: test_pgan_cli.py; one corrupt image among good ones:
 
 import importlib.util
 import os
-import subprocess
-import sys
 
 import mindspore as ms
 import pytest
@@ -34,15 +32,12 @@ def _script(name):
 
 def test_cli_resume_after_sigkill_mid_fade(faces, tmp_path):
     run_dir = tmp_path / "run"
-    argv = [sys.executable, "train.py", "--train_data_path", faces, "--config_path", "tiny_config.yaml",
+    argv = ["train.py", "--train_data_path", faces, "--config_path", "tiny_config.yaml",
             "--ckpt_save_dir", str(run_dir), *FADE]
     log = run_dir / "train_log.jsonl"
-    proc = subprocess.Popen(argv, cwd=FOLDER, env=testing._env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    testing.kill_after_step(proc, log, 2, timeout=600)   # the 8x8 graphs compile first: slow on a busy CPU
-    killed_at = max(r["step"] for r in read_jsonl(str(log)))
+    # the 8x8 graphs compile first: slow on a busy CPU
+    killed_at, done = testing.kill_and_rerun(FOLDER, argv, log, 2, timeout=600)
     assert 2 <= killed_at < 7                                            # in the fade, before its end
-    done = testing.run_script(FOLDER, argv[1:])
     assert "resumed from" in done.stderr + done.stdout
     records = read_jsonl(str(log))
     resumed = [r for r in records if r["step"] > killed_at]

@@ -173,6 +173,17 @@ def kill_after_step(proc: subprocess.Popen, log, step: int, timeout: float) -> N
         proc.wait(timeout=60)
 
 
+def kill_and_rerun(folder: str, argv, log, step: int = 2, timeout: float = 240.0):
+    """``python <argv...>`` in ``folder``, SIGKILLed once its JSONL ``log`` has ``step`` (see
+    :func:`kill_after_step`), then the same command again, to its end. Returns (the last step the
+    killed run logged, the second run's CompletedProcess)."""
+    proc = subprocess.Popen([sys.executable, *argv], cwd=folder, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    kill_after_step(proc, log, step, timeout)
+    killed_at = max(r["step"] for r in read_jsonl(str(log)))
+    return killed_at, run_script(folder, argv)
+
+
 class CliContract:
     """The card's scripts as a user runs them. Subclasses set ``folder`` and give
     ``train_argv(run_dir, steps)`` (a training command whose run has ``steps`` steps, saving every
@@ -190,11 +201,7 @@ class CliContract:
     def test_resume_after_sigkill(self, tmp_path):
         run_dir = tmp_path / "run"
         log = run_dir / JSONL_NAME
-        proc = subprocess.Popen([sys.executable, *self.train_argv(str(run_dir), 6)], cwd=self.folder,
-                                env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        kill_after_step(proc, log, 2, self.kill_timeout)
-        killed_at = max(r["step"] for r in read_jsonl(str(log)))
-        done = run_script(self.folder, self.train_argv(str(run_dir), 6))
+        killed_at, done = kill_and_rerun(self.folder, self.train_argv(str(run_dir), 6), log, 2, self.kill_timeout)
         assert "resumed from" in done.stderr + done.stdout
         steps = [r["step"] for r in read_jsonl(str(log))]
         assert steps == sorted(set(steps)) and steps[-1] == 6 and killed_at >= 2
