@@ -18,7 +18,7 @@ their paths and (seeded) initial values are those Keras would have made::
     G(zeros_x, zeros_c)         # one eager call creates every weight (e.g. before a restore)
 
 Measured on this project's 2-core CPU (one process, seeded, the same weights either way): the
-largest paper-scale build of the project's TF models, 29.1 s -> 6.9 s; the top README lists each.
+largest paper-scale build of the project's TF models, 29.1 s -> 6.9 s (the top README's test-suite row).
 
 Only for layers whose first call is eager or traced by a tf.function once (every model's
 ``build_*`` calls its networks on zeros); a layer with weights of its own still defines ``build``.

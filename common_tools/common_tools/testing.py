@@ -202,9 +202,16 @@ class CliContract:
         run_dir = tmp_path / "run"
         log = run_dir / JSONL_NAME
         killed_at, done = kill_and_rerun(self.folder, self.train_argv(str(run_dir), 6), log, 2, self.kill_timeout)
+        self.assert_resumed(killed_at, done, log, steps=6, after=2)
+
+    @staticmethod
+    def assert_resumed(killed_at, done, log, steps, after):
+        """What :func:`kill_and_rerun` must show: the rerun said it resumed, every logged step once,
+        in order, up to ``steps``, and the kill came at or after step ``after``."""
         assert "resumed from" in done.stderr + done.stdout
-        steps = [r["step"] for r in read_jsonl(str(log))]
-        assert steps == sorted(set(steps)) and steps[-1] == 6 and killed_at >= 2
+        logged = [r["step"] for r in read_jsonl(str(log))]
+        assert logged == sorted(set(logged)) and logged[-1] == steps and killed_at >= after
+        return logged
 
     def test_ctrl_c_saves_a_checkpoint_and_exits_130(self, tmp_path):
         run_dir = tmp_path / "run"
