@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from common_tools.errors import UserError
 from common_tools.runs import Presets, arch, sched
 
+AUGMENTATIONS = ("flip", "translation")   # of d_augment, in the order they are applied
+
 # The 13 attributes the paper edits, in the reference order (also the order of input2/input3).
 PAPER_ATTS = ("Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Bushy_Eyebrows",
               "Eyeglasses", "Male", "Mouth_Slightly_Open", "Mustache", "No_Beard", "Pale_Skin",
@@ -65,6 +67,8 @@ class STGANConfig(Presets):
     g_rec_warmup: int = sched(0)         # G updates on its reconstruction L1 alone before iteration 1 (after D's)
     flip_targets: float = sched(0.0)     # share of each batch whose target b is a with ONE attribute flipped
                                          # (conflicts resolved, as the test's edits); the rest: a shuffled (paper: 0)
+    d_augment: str = sched("")           # D's inputs augmented, real and fake alike (DiffAugment-style, labels
+                                         # kept): "" (paper), "flip", "translation" (1/8 of the side), "flip,translation"
     # bookkeeping
     seed: int = sched(0)                 # initial weights, the step's random stream, data order (+ start step)
     max_train_images: int = sched(0)     # use only the first N training images (0 = the whole split)
@@ -88,10 +92,16 @@ class STGANConfig(Presets):
             (self.batch_size >= 1 and self.epochs >= 1 and self.n_d >= 1, "batch_size, epochs, n_d >= 1"),
             (self.d_att_warmup >= 0 and self.g_rec_warmup >= 0, "d_att_warmup and g_rec_warmup must be >= 0"),
             (0.0 <= self.flip_targets <= 1.0, f"flip_targets {self.flip_targets} must be in [0, 1]"),
+            (set(self.augmentations) <= set(AUGMENTATIONS),
+             f"d_augment {self.d_augment!r}: expected a comma-separated subset of {', '.join(AUGMENTATIONS)}"),
         ]
         for ok, message in checks:
             if not ok:
                 raise UserError(f"bad STGAN config: {message}")
+
+    @property
+    def augmentations(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.d_augment.split(",") if a.strip())
 
     @property
     def n_att(self) -> int:

@@ -4,6 +4,8 @@
     xb = G(xa, b_ − a_)            edited image
     xa_rec = G(xa, 0)              reconstruction
     L_D, L_G as in losses.py; Adam(lr, β1 0.5, β2 0.999).
+With ``cfg.d_augment`` (off in the paper) D sees every real and fake image mirrored and/or moved,
+the same for its penalty, and G's loss is taken through the same kind of augmentation (``augment``).
 Every random draw of the step (the target shuffles, the gradient-penalty α) comes from ``m.rng``, a
 ``tf.random.Generator`` kept in the checkpoint, so a resumed run draws what an uninterrupted one
 would. Scalars: ``loss/D`` = −``loss/D_wd`` + λ_gp·``loss/D_gp`` + λ_d_att·``loss/D_att`` and
@@ -111,18 +113,54 @@ def _dist(m: STGAN):
     return m.dist
 
 
+def augment(x, draws):
+    """x [B,H,W,C] as D sees it under ``cfg.d_augment``; draws [B,3] per image (flip 0/1, dy, dx):
+    mirrored left-right where flip is 1, then moved by (dy, dx) pixels with zeros shifted in.
+    Both keep every attribute label true and are differentiable in x (DiffAugment: G's gradient
+    goes through the same augmentation)."""
+    flip, dy, dx = tf.unstack(draws, axis=1)
+    x = tf.where(flip[:, None, None, None] > 0.5, tf.reverse(x, [2]), x)
+    h, w = tf.shape(x)[1], tf.shape(x)[2]
+    rows = tf.clip_by_value(tf.range(h)[None, :] - tf.cast(dy, tf.int32)[:, None] + 1, 0, h + 1)
+    cols = tf.clip_by_value(tf.range(w)[None, :] - tf.cast(dx, tf.int32)[:, None] + 1, 0, w + 1)
+    x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])                # the zero border read when out of range
+    x = tf.gather(x, rows, axis=1, batch_dims=1)                   # [B,H,W+2,C]
+    return tf.gather(x, cols, axis=2, batch_dims=1)                # [B,H,W,C]
+
+
+def _augment_draws(m: STGAN, n):
+    """() with ``cfg.d_augment`` off (no draw, the paper's stream), else a tuple of one [n,3] draw
+    per image from m.rng: flip with probability 1/2, a shift of up to 1/8 of the side each way."""
+    augs = m.cfg.augmentations
+    if not augs:
+        return ()
+    flip = tf.cast(m.rng.uniform([n]) < 0.5, tf.float32) * float("flip" in augs)
+    limit = (m.cfg.img_size // 8) * int("translation" in augs)
+    shift = tf.cast(m.rng.uniform([n, 2], -limit, limit + 1, dtype=tf.int32), tf.float32)
+    return (tf.concat([flip[:, None], shift], axis=1),)
+
+
+def _seen(x, draws):
+    return augment(x, draws[0]) if draws else x
+
+
 def _d_update(m: STGAN, xa, a):
-    """Draws for the global batch (targets, then alpha), then the update on every replica."""
+    """Draws for the global batch (targets, alpha, then D's augmentations of the real and the
+    fake batch when on), then the update on every replica."""
     _, diff = _targets(m, a)
-    alpha = m.rng.uniform([tf.shape(xa)[0], 1, 1, 1])
+    n = tf.shape(xa)[0]
+    alpha = m.rng.uniform([n, 1, 1, 1])
+    draws = _augment_draws(m, n) + _augment_draws(m, n)
     dist = _dist(m)
-    return dist.sum(dist.run(lambda *t: _d_replica(m, *t), xa, a, diff, alpha))
+    return dist.sum(dist.run(lambda *t: _d_replica(m, *t), xa, a, diff, alpha, *draws))
 
 
-def _d_replica(m: STGAN, xa, a, diff, alpha):
+def _d_replica(m: STGAN, xa, a, diff, alpha, *draws):
     cfg, dist = m.cfg, m.dist
-    xa, a, diff, alpha = dist.local(xa, a, diff, alpha)            # this replica's slice
+    xa, a, diff, alpha, *draws = dist.local(xa, a, diff, alpha, *draws)   # this replica's slice
     xb = m.G(xa, diff, training=True)
+    if draws:                                                      # D sees both augmented (the GP too)
+        xa, xb = augment(xa, draws[0]), augment(xb, draws[1])
     with tf.GradientTape() as tape:
         real_adv, real_att = m.D(xa)
         fake_adv, _ = m.D(xb)
@@ -139,17 +177,18 @@ def _d_replica(m: STGAN, xa, a, diff, alpha):
 
 def _g_update(m: STGAN, xa, a):
     b, diff = _targets(m, a)
+    draws = _augment_draws(m, tf.shape(xa)[0])
     dist = _dist(m)
-    return dist.sum(dist.run(lambda *t: _g_replica(m, *t), xa, a, b, diff))
+    return dist.sum(dist.run(lambda *t: _g_replica(m, *t), xa, a, b, diff, *draws))
 
 
-def _g_replica(m: STGAN, xa, a, b, diff):
+def _g_replica(m: STGAN, xa, a, b, diff, *draws):
     cfg, dist = m.cfg, m.dist
-    xa, a, b, diff = dist.local(xa, a, b, diff)
+    xa, a, b, diff, *draws = dist.local(xa, a, b, diff, *draws)
     with tf.GradientTape() as tape:
         xb = m.G(xa, diff, training=True)
         xa_rec = m.G(xa, tf.zeros_like(diff), training=True)
-        fake_adv, fake_att = m.D(xb)
+        fake_adv, fake_att = m.D(_seen(xb, draws))
         g_adv = losses.g_adv_loss(fake_adv)
         g_att = losses.att_bce(b, fake_att)
         g_rec = losses.rec_loss(xa, xa_rec)

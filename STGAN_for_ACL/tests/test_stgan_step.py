@@ -4,6 +4,7 @@ The driver's policies (resume, non-finite stop, Ctrl-C, save -> load) are checke
 test_stgan_driver.py through common_tools.testing."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -58,8 +59,6 @@ def test_scaling_and_single_edits_with_conflicts():
 def test_flip_targets_are_the_tests_single_edits():
     """cfg.flip_targets: that share of the rows gets one attribute flipped with conflicts resolved
     (the test's single edits, data.single_edits), the rest a shuffled row of the batch."""
-    from types import SimpleNamespace
-
     atts = list(PAPER_ATTS)
     rows = np.random.default_rng(0).integers(0, 2, (256, len(atts))).astype(np.float32)
     for name in atts:                                   # conflict-free sources, as real labels are
@@ -86,6 +85,33 @@ def test_flip_targets_are_the_tests_single_edits():
     assert sorted(map(tuple, b)) == sorted(map(tuple, rows))   # flip_targets 0: a permutation of a
     with pytest.raises(UserError, match="flip_targets"):
         STGANConfig.tiny(flip_targets=1.5)
+
+
+def test_d_augment_flips_and_shifts_with_zeros_and_passes_gradients():
+    """cfg.d_augment: D sees real and fake images mirrored and moved (labels kept), G's gradient
+    goes through it; off (the paper) the step draws nothing more."""
+    x = tf.constant(np.arange(2 * 4 * 5, dtype=np.float32).reshape(2, 4, 5, 1) + 1)
+    draws = tf.constant([[1.0, 0.0, 0.0], [0.0, 1.0, -2.0]])     # mirror image 0; image 1 down 1, left 2
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = step.augment(x, draws)
+    np.testing.assert_array_equal(y[0].numpy(), x[0].numpy()[:, ::-1])
+    expected = np.zeros((4, 5, 1), np.float32)
+    expected[1:, :3] = x[1].numpy()[:3, 2:]
+    np.testing.assert_array_equal(y[1].numpy(), expected)
+    grad = tape.gradient(y, x).numpy()
+    assert grad[0].sum() == 20 and grad[1].sum() == 9               # every pixel of 0; the 3x3 kept of 1
+    for augs, flips, limit in (("flip,translation", True, 4), ("translation", False, 4), ("flip", True, 0)):
+        m = SimpleNamespace(cfg=STGANConfig.tiny(d_augment=augs), rng=tf.random.Generator.from_seed(2))
+        (d,) = step._augment_draws(m, 512)
+        d = d.numpy()
+        assert (set(np.unique(d[:, 0])) == {0.0, 1.0}) == flips
+        assert np.abs(d[:, 1:]).max() == limit                      # 1/8 of 32 px
+    paper = SimpleNamespace(cfg=STGANConfig.tiny(), rng=tf.random.Generator.from_seed(2))
+    assert step._augment_draws(paper, 4) == () and int(paper.rng.state[0]) == int(
+        tf.random.Generator.from_seed(2).state[0])
+    with pytest.raises(UserError, match="d_augment 'cutout'.*flip, translation"):
+        STGANConfig.tiny(d_augment="cutout")
 
 
 def test_slide_is_symmetric_and_multi_checks_names():
