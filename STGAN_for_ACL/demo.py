@@ -149,7 +149,8 @@ def main(argv=None):
         demo.number("judge_on_real_test", {a: round(float(v), 4) for a, v in zip(cfg.atts, on_real.mean(0))})
         demo.number("judge_on_real_test_mean", round(float(on_real.mean()), 4))
         demo.note(f"{args.preset} preset{''.join(' --set ' + o for o in args.overrides)}: "
-                  f"{cfg.img_size} px, widths {cfg.enc_dim}, {cfg.enc_layers} layers, batch "
+                  f"{cfg.img_size} px, widths {cfg.enc_dim}, {cfg.enc_layers} layers, STU kernel "
+                  f"{cfg.stu_kernel_size}, batch "
                   f"{cfg.batch_size}, n_d {cfg.n_d}, lr {cfg.lr}, {cfg.epochs} epochs on SynthFaces, CPU")
         demo.note("judge_on_real_test: the classifier's accuracy on the real test faces seen as the edits are "
                   "(this resolution and crop, resized to its 64-px input): no edit is judged better than that")
