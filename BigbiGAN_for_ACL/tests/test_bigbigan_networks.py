@@ -1,5 +1,6 @@
 """Networks: the reference's parameter counts part by part, shapes, spectral norm's state, freezing."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -154,6 +155,9 @@ def test_spectral_norm_training_only_updates_u():
 
 @pytest.mark.parametrize("layer, x_shape", [(SNDense, (2, 9)), (SNConv2DTranspose, (2, 4, 4, 5))])
 def test_spectral_norm_converges_to_unit_sigma(layer, x_shape):
+    # seeded: power iteration converges as (sigma2/sigma1)^k, slowly for an unlucky random kernel
+    # whose two largest singular values are close (unseeded, 60 calls once ended at 1.002)
+    keras.utils.set_random_seed(3)
     sn = layer(7, kernel_initializer="random_normal", name="sn") if layer is SNDense else \
         layer(3, 3, kernel_initializer="random_normal", name="sn")
     x = tf.random.normal(x_shape)
@@ -161,7 +165,7 @@ def test_spectral_norm_converges_to_unit_sigma(layer, x_shape):
     sn.kernel.assign(sn.kernel * 10.0)
     w = sn.kernel.numpy().reshape(-1, sn.kernel.shape[-1])         # [m, n], n = last kernel axis
     assert np.linalg.svd(w, compute_uv=False)[0] > 1.5             # otherwise the test proves nothing
-    for _ in range(60):
+    for _ in range(100):
         sn(x, training=True)
     w_sn = sn.normalized_kernel().numpy().reshape(w.shape)
     assert np.linalg.svd(w_sn, compute_uv=False)[0] == pytest.approx(1.0, abs=1e-3)
