@@ -125,6 +125,8 @@ def main(argv=None):
         demo.number("inversion_corr", round(report["inversion_corr"], 4))
         demo.number("encoder_spread", round(report["collapse"]["spread"], 4))
         demo.number("encoder_collapsed", report["collapse"]["collapsed"])
+        demo.number("generator_spread", round(report["generator"]["spread"], 4))
+        demo.number("generator_collapsed", report["generator"]["collapsed"])
         demo.note(f"demo preset: widths ch {cfg.ch} / en_ch {cfg.en_ch}, batch {cfg.batch_size}, "
                   f"{summary['end']} iterations of {cfg.n_disc} D + 1 G/E updates on "
                   f"{len(images)} SynthDigits, CPU")

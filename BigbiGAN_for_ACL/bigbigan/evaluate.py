@@ -12,6 +12,9 @@
 - Encoder collapse (the failure the reference's README names): the spread of E(x) over the test set,
   mean per-dimension standard deviation, against that of z ~ truncated normal (0.88)
   (:func:`collapse_check`).
+- Generator collapse (what a run looks like when D has won: G's samples all alike, e.g. black):
+  the spread of G(z, y) over the samples, mean per-pixel standard deviation, against that of the
+  real test digits (:func:`generator_check`).
 - Inversion: mean per-dimension correlation of z and E(G(z, y)) (BiGAN's optimum has E = G⁻¹).
 - The same probes on E's pooled RevNet features (before the MLP head; the paper's "avepool").
 
@@ -173,6 +176,21 @@ def collapse_check(features, latent_spread: float = TRUNCATED_NORMAL_SD) -> dict
             "collapsed": bool(spread < 0.05 * latent_spread), "latent_spread": latent_spread}
 
 
+def generator_check(generated, real) -> dict:
+    """Generator collapse: how different G's samples are from each other, against real images.
+
+    ``spread`` = mean per-pixel sd of G(z, y) over the samples, ``real_spread`` the same of the real
+    images; ``ratio`` = their quotient; ``mean`` / ``real_mean`` the mean pixel values (black images:
+    both spread and mean near 0); ``collapsed`` when the spread is under 10 % of the real images'
+    (the samples barely depend on z or y).
+    """
+    g, r = np.asarray(generated, np.float64), np.asarray(real, np.float64)
+    spread, real_spread = float(g.std(0).mean()), float(r.std(0).mean())
+    ratio = spread / max(real_spread, 1e-12)
+    return {"spread": spread, "real_spread": real_spread, "ratio": ratio, "mean": float(g.mean()),
+            "real_mean": float(r.mean()), "collapsed": bool(ratio < 0.1)}
+
+
 def inversion_corr(z, z_hat) -> float:
     """Mean over latent dimensions of corr(z_i, E(G(z))_i): 1 when E inverts G (what BiGAN's joint
     discriminator asks of it at the optimum), about 0 when E ignores G's latent."""
@@ -218,6 +236,7 @@ def evaluate(G, E, cfg, train, test, samples_per_class: int = 100, seed: int = 0
         "reconstruction_mse_prior_z": float(np.mean((x_prior - x_te) ** 2)),
         "reconstruction_label_consistency": pixels.accuracy(x_rec, y_te),
         "collapse": collapse_check(f_te),
+        "generator": generator_check(x_gen, x_te),
         "inversion_corr": inversion_corr(z_gen, encode(E, x_gen)),
         "n_train": int(len(x_tr)), "n_test": int(len(x_te)), "n_generated": int(len(y_gen)),
         "reconstructions": x_rec, "generated": x_gen,
@@ -274,13 +293,20 @@ def describe(s: dict) -> list:
     """Human lines of a summary (what evaluate.py prints)."""
     p = s["probe"]
     c = s["collapse"]
-    return [f"linear probe (test accuracy, {s['n_train']} train / {s['n_test']} test): E(x) {p['E']:.3f}, "
-            f"random E {p['random_E']:.3f}, raw pixels {p['pixels']:.3f}; E pooled {p['E_pooled']:.3f}, "
-            f"random E pooled {p['random_E_pooled']:.3f}",
-            f"label consistency of G(z, y): {s['label_consistency']:.3f} over {s['n_generated']} samples "
-            f"(classifier: the pixel probe, {s['classifier_test_accuracy']:.3f} on real test digits)",
-            f"reconstruction MSE of G(E(x), y): {s['reconstruction_mse']:.4f} (G(z ~ prior, y): "
-            f"{s['reconstruction_mse_prior_z']:.4f}); class kept: {s['reconstruction_label_consistency']:.3f}",
-            f"E inverts G? mean corr(z, E(G(z, y))) per dimension {s['inversion_corr']:.3f} (1: inverse, 0: none)",
-            f"encoder spread {c['spread']:.3f} (prior {c['latent_spread']:.2f}), {c['dead_dims']}/{c['dims']} dead "
-            f"dimensions, distinct {c['distinct']:.3f}: " + ("COLLAPSED" if c["collapsed"] else "no collapse")]
+    lines = [f"linear probe (test accuracy, {s['n_train']} train / {s['n_test']} test): E(x) {p['E']:.3f}, "
+             f"random E {p['random_E']:.3f}, raw pixels {p['pixels']:.3f}; E pooled {p['E_pooled']:.3f}, "
+             f"random E pooled {p['random_E_pooled']:.3f}",
+             f"label consistency of G(z, y): {s['label_consistency']:.3f} over {s['n_generated']} samples "
+             f"(classifier: the pixel probe, {s['classifier_test_accuracy']:.3f} on real test digits)",
+             f"reconstruction MSE of G(E(x), y): {s['reconstruction_mse']:.4f} (G(z ~ prior, y): "
+             f"{s['reconstruction_mse_prior_z']:.4f}); class kept: {s['reconstruction_label_consistency']:.3f}",
+             f"E inverts G? mean corr(z, E(G(z, y))) per dimension {s['inversion_corr']:.3f} (1: inverse, 0: none)",
+             f"encoder spread {c['spread']:.3f} (prior {c['latent_spread']:.2f}), {c['dead_dims']}/{c['dims']} dead "
+             f"dimensions, distinct {c['distinct']:.3f}: " + ("COLLAPSED" if c["collapsed"] else "no collapse")]
+    g = s.get("generator")                       # evaluation.json of runs before the check: absent
+    if g:
+        lines.append(f"generator spread {g['spread']:.3f} (real digits {g['real_spread']:.3f}), mean pixel "
+                     f"{g['mean']:.3f} (real {g['real_mean']:.3f}): " + (
+                         "COLLAPSED (the samples are all alike)" if g["collapsed"]
+                         else "no collapse"))
+    return lines

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bigbigan.evaluate import L2_GRID, LinearProbe, collapse_check, describe, inversion_corr
+from bigbigan.evaluate import L2_GRID, LinearProbe, collapse_check, describe, generator_check, inversion_corr
 
 
 def _clusters(rng, n, d_signal=10, d_noise=0, sep=3.0):
@@ -51,6 +51,19 @@ def test_collapse_check_tells_a_point_from_a_spread():
     assert collapse_check(half)["dead_dims"] == 50
 
 
+def test_generator_check_tells_black_images_from_digits():
+    rng = np.random.default_rng(5)
+    real = (rng.uniform(0, 1, (200, 32, 32, 1)) > 0.8).astype(np.float32)     # sparse strokes
+    varied = generator_check(rng.permutation(real), real)
+    assert not varied["collapsed"] and varied["ratio"] == pytest.approx(1.0, abs=0.05)
+    black = generator_check(np.full_like(real, 1e-4) + rng.uniform(0, 1e-3, real.shape), real)
+    assert black["collapsed"] and black["mean"] < 1e-3 and black["real_mean"] == pytest.approx(0.2, abs=0.02)
+    one_digit = generator_check(np.repeat(real[:1], 200, axis=0), real)     # one image for every z, y
+    assert one_digit["collapsed"] and one_digit["spread"] == 0.0
+    faint = generator_check(0.2 * real, real)                                # dimmer but varied: not collapse
+    assert not faint["collapsed"] and faint["ratio"] == pytest.approx(0.2, abs=1e-6)
+
+
 def test_inversion_corr_is_one_for_an_inverse_and_zero_for_noise():
     rng = np.random.default_rng(4)
     z = rng.normal(0, 1, (2000, 20))
@@ -68,3 +81,7 @@ def test_describe_names_every_figure():
     text = "\n".join(describe(s))
     for piece in ("E(x) 0.910", "random E 0.800", "raw pixels 0.930", "0.500", "0.0500", "0.250", "COLLAPSED"):
         assert piece in text
+    assert "generator" not in text                     # an evaluation.json from before the check
+    ones = np.ones((20, 4, 4, 1))
+    s["generator"] = generator_check(np.zeros_like(ones), ones * np.arange(20)[:, None, None, None] % 2)
+    assert "generator spread 0.000 (real digits 0.500), mean pixel 0.000 (real 0.500): COLLAPSED" in "\n".join(describe(s))
