@@ -2,6 +2,7 @@
 
 Example:
     python demo.py --out ../runs/demo/bigbigan                 # --iterations 50 for a quick check
+    python demo.py --out ../runs/long/bigbigan --preset long   # make demo LONG=1: 7,000 iterations
 Stages: data (SynthDigits 6000 + 1000, seed 0, made once), pic2bin, train the demo preset in
 <out>/results (resumes), freeze + ONNX, gpu_out (online G), pb (frozen graph), runner (the card's
 msame line on the ONNX export), getAcc (pairwise differences, images), evaluate (= evaluate.py into
@@ -31,7 +32,9 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join(REPO, "runs", "demo", "bigbigan"))
     p.add_argument("--data_dir", default=os.path.join(REPO, "runs", "data", "synthdigits"))
-    p.add_argument("--iterations", type=int, default=None, help="override the demo preset's iterations")
+    p.add_argument("--preset", choices=("demo", "long"), default="demo",
+                   help="demo: minutes on a CPU (make demo); long: about half an hour (make demo LONG=1)")
+    p.add_argument("--iterations", type=int, default=None, help="override the preset's iterations")
     return p
 
 
@@ -48,13 +51,14 @@ def main(argv=None):
     from bigbigan.config import BigBiGANConfig
 
     out = os.path.abspath(args.out)
-    cfg = BigBiGANConfig.demo()
+    cfg = BigBiGANConfig.preset(args.preset)
     if args.iterations:
         cfg = cfg.replace(iterations=args.iterations)
     run_dir, bin_dir, pb_dir = (os.path.join(out, n) for n in ("results", "bin", "pb"))
     gen_dir, om_out = os.path.join(out, "generated_images"), os.path.join(out, "om_out")
     with Demo(out, model="bigbigan", title="BigbiGAN_for_ACL demo (SynthDigits, 32 px, CPU)", plan=STAGES,
-              command="make -C BigbiGAN_for_ACL demo", log="results/train_log.jsonl") as demo:
+              command="make demo MODEL=bigbigan" + (" LONG=1" if args.preset == "long" else ""),
+              log="results/train_log.jsonl") as demo:
         with demo.stage("data") as st:
             try:
                 find_dataset(args.data_dir, "mnist")
@@ -76,9 +80,9 @@ def main(argv=None):
                     saved = load_config(BigBiGANConfig, run_dir)
                 except Exception:  # noqa: BLE001 - unreadable: the demo's own folder, start over
                     saved = None
-                if saved != cfg:                 # the demo preset changed since: its own folder, afresh
+                if saved != cfg:                 # the preset changed since: the demo's own folder, afresh
                     shutil.rmtree(run_dir)
-                    st.note("the demo preset changed since the last demo run: trained afresh")
+                    st.note(f"the {args.preset} preset changed since the last demo run: trained afresh")
 
             images, labels = data.load(cfg, args.data_dir, "train")
             summary = train.train(cfg, run_dir, data=(images, labels))
@@ -127,7 +131,7 @@ def main(argv=None):
         demo.number("encoder_collapsed", report["collapse"]["collapsed"])
         demo.number("generator_spread", round(report["generator"]["spread"], 4))
         demo.number("generator_collapsed", report["generator"]["collapsed"])
-        demo.note(f"demo preset: widths ch {cfg.ch} / en_ch {cfg.en_ch}, batch {cfg.batch_size}, "
+        demo.note(f"{args.preset} preset: widths ch {cfg.ch} / en_ch {cfg.en_ch}, batch {cfg.batch_size}, "
                   f"{summary['end']} iterations of {cfg.n_disc} D + 1 G/E updates on "
                   f"{len(images)} SynthDigits, CPU")
         demo.note(f"linear probes: ridge classifier (strength validated on a held-out sixth) fitted on "

@@ -50,6 +50,9 @@ def test_presets_and_derived_values():
         BigBiGANConfig(kernel_init="xavier")
     for name in BigBiGANConfig.PRESETS:
         assert isinstance(BigBiGANConfig.preset(name), BigBiGANConfig)
+    demo, long = BigBiGANConfig.demo(), BigBiGANConfig.long()
+    assert (demo.lr_d, demo.lr_ge, demo.iterations) == (2e-4, 1e-3, 300)   # the README's rows 10-14
+    assert long == demo.replace(lr_d=1e-3, iterations=7000)              # the README's longer run
     tiny = BigBiGANConfig.tiny()
     assert tiny.total_steps(10) == tiny.iterations == 4
     assert tiny.checkpoint_every >= tiny.iterations                      # the driver contract's need
